@@ -1,0 +1,132 @@
+//! An upstream that records every request it receives (raw header bytes, in
+//! order) and answers 200 with the headers as JSON.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Received {
+    /// All values of a header, in order.
+    pub fn all(&self, name: &str) -> Vec<&[u8]> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+            .collect()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.all(name).into_iter().next()
+    }
+
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+#[derive(Clone)]
+pub struct Echo {
+    pub port: u16,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Echo {
+    pub fn start() -> Echo {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let rec = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let rec = rec.clone();
+                std::thread::spawn(move || serve(stream, rec));
+            }
+        });
+        Echo { port, received }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The one request carrying `x-test-id: id`.
+    pub fn by_test_id(&self, id: &str) -> Received {
+        let all = self.received();
+        let found: Vec<_> = all.iter().filter(|r| r.get("x-test-id") == Some(id.as_bytes())).collect();
+        assert_eq!(found.len(), 1, "expected one request with x-test-id {id}, got {all:#?}");
+        found[0].clone()
+    }
+}
+
+fn serve(stream: TcpStream, rec: Arc<Mutex<Vec<Received>>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut out = stream;
+    loop {
+        let mut line = Vec::new();
+        if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let request_line = String::from_utf8_lossy(&line).trim().to_string();
+        let mut parts = request_line.split(' ');
+        let method = parts.next().unwrap_or_default().to_string();
+        let path = parts.next().unwrap_or_default().to_string();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = Vec::new();
+            if reader.read_until(b'\n', &mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.strip_suffix(b"\r\n").unwrap_or(&h);
+            if h.is_empty() {
+                break;
+            }
+            if let Some(colon) = h.iter().position(|&b| b == b':') {
+                let name = String::from_utf8_lossy(&h[..colon]).to_ascii_lowercase();
+                let value = h[colon + 1..].trim_ascii().to_vec();
+                headers.push((name, value));
+            }
+        }
+        let len: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let json = serde_json::json!({
+            "method": method,
+            "path": path,
+            "headers": headers
+                .iter()
+                .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
+                .collect::<Vec<_>>(),
+        })
+        .to_string();
+        rec.lock().unwrap().push(Received {
+            method,
+            path,
+            headers,
+        });
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+            json.len(),
+            json
+        );
+        if out.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}

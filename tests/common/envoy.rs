@@ -1,0 +1,214 @@
+//! Starts Envoy 1.40 from a template in `envoy/`, waits for `/ready`, and
+//! kills it on drop (also when the test panics).
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::http::{self, Request};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Envoy binary: `$ENVOY_BIN`, or the one `./build.sh` put in `.venv`.
+pub fn envoy_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("ENVOY_BIN") {
+        return PathBuf::from(p);
+    }
+    let p = repo_root().join(".venv/bin/envoy");
+    assert!(p.exists(), "no Envoy at {}: run ./build.sh build first", p.display());
+    p
+}
+
+/// The plugin under test: `$TRACESAFE_WASM` or `dist/tracesafe.wasm`.
+pub fn wasm_path() -> PathBuf {
+    if let Ok(p) = std::env::var("TRACESAFE_WASM") {
+        return PathBuf::from(p);
+    }
+    let p = repo_root().join("dist/tracesafe.wasm");
+    assert!(p.exists(), "no plugin at {}: run ./build.sh build first", p.display());
+    p
+}
+
+/// A fresh directory per Envoy, removed on drop.
+fn scratch_dir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tracesafe-it-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Renders `{{NAME}}` placeholders; an unfilled placeholder is a test bug.
+pub fn render(template: &str, vars: &[(&str, String)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{{{k}}}}}"), v);
+    }
+    assert!(!out.contains("{{"), "unfilled placeholder in template:\n{out}");
+    out
+}
+
+/// A JSON value as a YAML scalar: JSON strings are valid YAML double-quoted
+/// strings, so the plugin config survives byte for byte.
+pub fn yaml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+pub struct Envoy {
+    child: Child,
+    dir: PathBuf,
+    pub admin: u16,
+    listeners: HashMap<String, u16>,
+}
+
+/// The result of starting Envoy: it serves, or it exited (bad config).
+pub enum Started {
+    Ready(Envoy),
+    Exited { code: Option<i32>, log: String },
+}
+
+impl Envoy {
+    /// Starts Envoy and panics unless it becomes ready.
+    pub fn start(template: &str, vars: &[(&str, String)], env: &[(&str, &str)]) -> Envoy {
+        match Self::try_start(template, vars, env) {
+            Started::Ready(e) => e,
+            Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
+        }
+    }
+
+    /// Starts Envoy from `envoy/<template>` and waits until it is ready or
+    /// has exited.
+    pub fn try_start(template: &str, vars: &[(&str, String)], env: &[(&str, &str)]) -> Started {
+        let text = fs::read_to_string(repo_root().join("envoy").join(template)).unwrap();
+        let mut all: Vec<(&str, String)> = vec![("WASM", wasm_path().display().to_string())];
+        all.extend(vars.iter().cloned());
+        Self::try_start_config(&render(&text, &all), env)
+    }
+
+    pub fn try_start_config(config: &str, env: &[(&str, &str)]) -> Started {
+        let dir = scratch_dir();
+        let cfg = dir.join("envoy.yaml");
+        fs::write(&cfg, config).unwrap();
+        let admin_file = dir.join("admin.txt");
+        let log = fs::File::create(dir.join("envoy.log")).unwrap();
+        let mut cmd = Command::new(envoy_bin());
+        cmd.arg("-c")
+            .arg(&cfg)
+            .args(["--concurrency", "1", "--disable-hot-restart", "-l", "info"])
+            .arg("--admin-address-path")
+            .arg(&admin_file)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn envoy");
+        let mut envoy = Envoy {
+            child,
+            dir,
+            admin: 0,
+            listeners: HashMap::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = envoy.child.try_wait().unwrap() {
+                return Started::Exited {
+                    code: status.code(),
+                    log: envoy.log(),
+                };
+            }
+            if envoy.admin == 0 {
+                envoy.admin = read_admin_port(&admin_file).unwrap_or(0);
+            }
+            if envoy.admin != 0 {
+                if let Ok(r) = Request::get("/ready").send(envoy.admin) {
+                    if r.status == 200 {
+                        envoy.listeners = envoy.read_listeners();
+                        return Started::Ready(envoy);
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "envoy not ready after 60s:\n{}",
+                envoy.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The port a named listener is bound to.
+    pub fn port(&self, listener: &str) -> u16 {
+        *self
+            .listeners
+            .get(listener)
+            .unwrap_or_else(|| panic!("no listener {listener}: {:?}", self.listeners))
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()
+    }
+
+    /// Envoy's admin `/stats` as text.
+    pub fn stats(&self) -> String {
+        http::get(self.admin, "/stats").body_text()
+    }
+
+    /// One counter or gauge from `/stats`, 0 when absent.
+    pub fn stat(&self, name: &str) -> u64 {
+        let stats = self.stats();
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(": ")?.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A trap in the VM is logged by Envoy ("Function: ... failed") and makes
+    /// the VM fail; neither may ever happen.
+    pub fn assert_no_trap(&self) {
+        let log = self.log();
+        for bad in ["RuntimeError", "panicked", "Function: proxy_on", "VM failed", "Plugin configured to fail"] {
+            assert!(!log.contains(bad), "VM trouble ({bad}) in envoy log:\n{log}");
+        }
+    }
+
+    fn read_listeners(&self) -> HashMap<String, u16> {
+        let body = http::get(self.admin, "/listeners?format=json").body_text();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let mut out = HashMap::new();
+        for l in v["listener_statuses"].as_array().into_iter().flatten() {
+            let name = l["name"].as_str().unwrap_or_default().to_string();
+            if let Some(port) = l["local_address"]["socket_address"]["port_value"].as_u64() {
+                out.insert(name, port as u16);
+            }
+        }
+        out
+    }
+}
+
+fn read_admin_port(path: &Path) -> Option<u16> {
+    let text = fs::read_to_string(path).ok()?;
+    text.trim().rsplit(':').next()?.parse().ok()
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- envoy log ({}) ---\n{}", self.dir.display(), self.log());
+        } else {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Integration-test harness shared by every test in `tests/`: real Envoy
+//! processes on loopback, an echo upstream and a raw HTTP/1.1 client.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod echo;
+pub mod envoy;
+pub mod http;
+
+pub use echo::Echo;
+pub use envoy::{Envoy, Started};
+pub use http::Request;
+
+/// Starts `envoy/filter.yaml`: tracesafe with `config` in front of `echo`.
+pub fn filter_envoy(echo: &Echo, config: &serde_json::Value, env: &[(&str, &str)]) -> Started {
+    let keys: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+    Envoy::try_start(
+        "filter.yaml",
+        &[
+            ("UPSTREAM_PORT", echo.port.to_string()),
+            ("PLUGIN_CONFIG", envoy::yaml_string(&config.to_string())),
+            ("HOST_ENV_KEYS", serde_json::to_string(&keys).unwrap()),
+        ],
+        env,
+    )
+}
+
+/// Like [`filter_envoy`] but the plugin must load.
+pub fn ready_filter_envoy(echo: &Echo, config: &serde_json::Value, env: &[(&str, &str)]) -> Envoy {
+    match filter_envoy(echo, config, env) {
+        Started::Ready(e) => e,
+        Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
+    }
+}
