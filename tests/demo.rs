@@ -1,6 +1,7 @@
 //! `./build.sh demo`: starts real Envoy with tracesafe in front of an echo
 //! upstream, sends requests carrying secrets, and prints what the client
 //! sent next to what the upstream received.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -12,13 +13,19 @@ fn main() {
         serde_json::from_str(&std::fs::read_to_string(&policy_path).unwrap()).unwrap();
     let echo = Echo::start();
     let envoy = ready_filter_envoy(&echo, &policy, &[]);
-    println!("tracesafe demo: Envoy 1.40 with {} in front of an echo upstream", policy_path.display());
+    println!(
+        "tracesafe demo: Envoy 1.40 with {} in front of an echo upstream",
+        policy_path.display()
+    );
     println!("policy: {policy}\n");
 
     let requests = [
         Request::get("/orders/42?user=alice@example.com")
             .header("x-test-id", "1")
-            .header("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl")
+            .header(
+                "authorization",
+                "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl",
+            )
             .header("cookie", "session=7f3a9c0d2b1e; theme=dark")
             .header("x-api-key", "ak_live_51HqLyjWDarjtT1zdp7dc")
             .header("user-agent", "demo-client/1.0"),

@@ -37,7 +37,11 @@ fn removes_configured_headers_case_insensitively() {
 #[test]
 fn non_utf8_header_value_does_not_trap() {
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(&echo, &json!({"request_headers": {"remove": ["authorization"]}}), &[]);
+    let envoy = ready_filter_envoy(
+        &echo,
+        &json!({"request_headers": {"remove": ["authorization"]}}),
+        &[],
+    );
     let port = envoy.port("ingress");
     let resp = Request::get("/")
         .header("x-test-id", "bin")
@@ -47,10 +51,16 @@ fn non_utf8_header_value_does_not_trap() {
         .unwrap();
     assert_eq!(resp.status, 200, "{}", resp.body_text());
     let got = echo.by_test_id("bin");
-    assert_eq!(got.get("x-binary"), Some(&[0xff, 0xfe, b'a', 0xc3, 0x28][..]));
+    assert_eq!(
+        got.get("x-binary"),
+        Some(&[0xff, 0xfe, b'a', 0xc3, 0x28][..])
+    );
     assert!(!got.has("authorization"));
     // The VM is still alive and healthy for the next request.
-    let resp = Request::get("/").header("x-test-id", "after").send(port).unwrap();
+    let resp = Request::get("/")
+        .header("x-test-id", "after")
+        .send(port)
+        .unwrap();
     assert_eq!(resp.status, 200);
     envoy.assert_no_trap();
 }
@@ -58,7 +68,11 @@ fn non_utf8_header_value_does_not_trap() {
 #[test]
 fn bad_config_refuses_the_plugin_and_names_the_field() {
     let echo = Echo::start();
-    let started = filter_envoy(&echo, &json!({"request_headers": {"remove": ["a", "b", 3]}}), &[]);
+    let started = filter_envoy(
+        &echo,
+        &json!({"request_headers": {"remove": ["a", "b", 3]}}),
+        &[],
+    );
     match started {
         Started::Ready(envoy) => panic!("envoy served with a bad plugin config:\n{}", envoy.log()),
         Started::Exited { code, log } => {
@@ -79,7 +93,12 @@ fn unknown_config_field_refuses_the_plugin() {
     match filter_envoy(&echo, &json!({"request_header": {}}), &[]) {
         Started::Ready(envoy) => panic!("envoy served:\n{}", envoy.log()),
         Started::Exited { log, .. } => {
-            assert!(log.contains("tracesafe: config error at request_header: unknown field `request_header`"), "{log}")
+            assert!(
+                log.contains(
+                    "tracesafe: config error at request_header: unknown field `request_header`"
+                ),
+                "{log}"
+            )
         }
     }
 }

@@ -102,7 +102,11 @@ mod tests {
     fn unknown_field_is_an_error() {
         let err = parse(br#"{"request_headers":{"remvoe":[]}}"#).unwrap_err();
         assert_eq!(err.path, "request_headers.remvoe");
-        assert!(err.message.starts_with("unknown field `remvoe`"), "{}", err.message);
+        assert!(
+            err.message.starts_with("unknown field `remvoe`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -41,7 +41,9 @@ impl HeaderPolicy {
         for (name, _) in headers {
             let lower = name.to_ascii_lowercase();
             if self.remove.binary_search(&lower).is_ok()
-                && !ops.iter().any(|op| matches!(op, HeaderOp::Remove(n) if *n == lower))
+                && !ops
+                    .iter()
+                    .any(|op| matches!(op, HeaderOp::Remove(n) if *n == lower))
             {
                 ops.push(HeaderOp::Remove(lower));
             }
@@ -54,7 +56,10 @@ impl HeaderPolicy {
 /// header map use lowercase names.
 pub fn header_name(name: &str, path: &str) -> Result<String, ConfigError> {
     if name.is_empty() {
-        return Err(ConfigError::new(path, "expected a header name, got an empty string"));
+        return Err(ConfigError::new(
+            path,
+            "expected a header name, got an empty string",
+        ));
     }
     if let Some(bad) = name.chars().find(|c| !is_tchar(*c)) {
         return Err(ConfigError::new(

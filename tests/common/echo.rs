@@ -27,7 +27,8 @@ impl Received {
     }
 
     pub fn text(&self, name: &str) -> Option<String> {
-        self.get(name).map(|v| String::from_utf8_lossy(v).into_owned())
+        self.get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -63,8 +64,15 @@ impl Echo {
     /// The one request carrying `x-test-id: id`.
     pub fn by_test_id(&self, id: &str) -> Received {
         let all = self.received();
-        let found: Vec<_> = all.iter().filter(|r| r.get("x-test-id") == Some(id.as_bytes())).collect();
-        assert_eq!(found.len(), 1, "expected one request with x-test-id {id}, got {all:#?}");
+        let found: Vec<_> = all
+            .iter()
+            .filter(|r| r.get("x-test-id") == Some(id.as_bytes()))
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one request with x-test-id {id}, got {all:#?}"
+        );
         found[0].clone()
     }
 }

@@ -20,7 +20,11 @@ pub fn envoy_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = repo_root().join(".venv/bin/envoy");
-    assert!(p.exists(), "no Envoy at {}: run ./build.sh build first", p.display());
+    assert!(
+        p.exists(),
+        "no Envoy at {}: run ./build.sh build first",
+        p.display()
+    );
     p
 }
 
@@ -30,7 +34,11 @@ pub fn wasm_path() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = repo_root().join("dist/tracesafe.wasm");
-    assert!(p.exists(), "no plugin at {}: run ./build.sh build first", p.display());
+    assert!(
+        p.exists(),
+        "no plugin at {}: run ./build.sh build first",
+        p.display()
+    );
     p
 }
 
@@ -53,7 +61,10 @@ pub fn render(template: &str, vars: &[(&str, String)]) -> String {
     for (k, v) in vars {
         out = out.replace(&format!("{{{{{k}}}}}"), v);
     }
-    assert!(!out.contains("{{"), "unfilled placeholder in template:\n{out}");
+    assert!(
+        !out.contains("{{"),
+        "unfilled placeholder in template:\n{out}"
+    );
     out
 }
 
@@ -169,7 +180,13 @@ impl Envoy {
         let stats = self.stats();
         stats
             .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(": ")?.trim().parse().ok())
+            .find_map(|l| {
+                l.strip_prefix(name)?
+                    .strip_prefix(": ")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
             .unwrap_or(0)
     }
 
@@ -177,8 +194,17 @@ impl Envoy {
     /// the VM fail; neither may ever happen.
     pub fn assert_no_trap(&self) {
         let log = self.log();
-        for bad in ["RuntimeError", "panicked", "Function: proxy_on", "VM failed", "Plugin configured to fail"] {
-            assert!(!log.contains(bad), "VM trouble ({bad}) in envoy log:\n{log}");
+        for bad in [
+            "RuntimeError",
+            "panicked",
+            "Function: proxy_on",
+            "VM failed",
+            "Plugin configured to fail",
+        ] {
+            assert!(
+                !log.contains(bad),
+                "VM trouble ({bad}) in envoy log:\n{log}"
+            );
         }
     }
 

@@ -38,7 +38,11 @@ impl Request {
     /// The request as wire bytes, `Host` first unless given.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = format!("{} {} HTTP/1.1\r\n", self.method, self.path).into_bytes();
-        if !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        if !self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("host"))
+        {
             out.extend_from_slice(b"host: test.local\r\n");
         }
         for (n, v) in &self.headers {
@@ -65,8 +69,9 @@ pub fn send_raw(port: u16, bytes: &[u8]) -> std::io::Result<Response> {
     s.write_all(bytes)?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
-    parse_response(&buf)
-        .ok_or_else(|| std::io::Error::other(format!("bad response: {:?}", String::from_utf8_lossy(&buf))))
+    parse_response(&buf).ok_or_else(|| {
+        std::io::Error::other(format!("bad response: {:?}", String::from_utf8_lossy(&buf)))
+    })
 }
 
 pub fn get(port: u16, path: &str) -> Response {
@@ -83,7 +88,10 @@ fn parse_response(buf: &[u8]) -> Option<Response> {
         .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().as_bytes().to_vec()))
         .collect();
     let rest = &buf[end + 4..];
-    let body = if headers.iter().any(|(n, v)| n == "transfer-encoding" && v == b"chunked") {
+    let body = if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v == b"chunked")
+    {
         dechunk(rest)
     } else {
         rest.to_vec()
@@ -98,7 +106,8 @@ fn parse_response(buf: &[u8]) -> Option<Response> {
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap_or("0").trim(), 16).unwrap_or(0);
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -110,7 +119,10 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
     }
 
     pub fn body_text(&self) -> String {

@@ -1,6 +1,12 @@
 //! Integration-test harness shared by every test in `tests/`: real Envoy
 //! processes on loopback, an echo upstream and a raw HTTP/1.1 client.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 pub mod echo;
 pub mod envoy;
