@@ -1,20 +1,25 @@
 //! tracesafe proxy-wasm adapter: host calls only. It reads headers and
 //! properties, hands them to `tracesafe_filters`, and applies the result.
 
+mod host;
+mod http;
+mod stats;
+
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{ContextType, LogLevel};
 use std::rc::Rc;
-use tracesafe_filters::{Engine, HeaderOp};
+use tracesafe_filters::Engine;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
-/// Root context: owns the compiled configuration.
+/// Root context: owns the compiled configuration and the stat ids.
 #[derive(Default)]
 struct Root {
     engine: Option<Rc<Engine>>,
+    stats: Rc<stats::Stats>,
 }
 
 impl Context for Root {}
@@ -25,6 +30,7 @@ impl RootContext for Root {
         match Engine::from_json(&bytes) {
             Ok(engine) => {
                 self.engine = Some(Rc::new(engine));
+                self.stats = Rc::new(stats::Stats::define());
                 true
             }
             Err(err) => {
@@ -37,33 +43,10 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let engine = self.engine.clone()?;
-        Some(Box::new(Request { engine }))
+        Some(Box::new(http::Request::new(engine, self.stats.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {
         Some(ContextType::HttpContext)
-    }
-}
-
-/// Per-request context.
-struct Request {
-    engine: Rc<Engine>,
-}
-
-impl Context for Request {}
-
-impl HttpContext for Request {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        // Bytes getters: a client may send non-UTF-8 values, and the String
-        // getters would trap on them.
-        let headers = self.get_http_request_headers_bytes();
-        let outcome = self.engine.on_request_headers(&headers);
-        for op in &outcome.ops {
-            match op {
-                HeaderOp::Remove(name) => self.set_http_request_header(name, None),
-                HeaderOp::Set(name, value) => self.set_http_request_header_bytes(name, Some(value)),
-            }
-        }
-        Action::Continue
     }
 }

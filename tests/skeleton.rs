@@ -102,3 +102,24 @@ fn unknown_config_field_refuses_the_plugin() {
         }
     }
 }
+
+#[test]
+fn counts_removed_headers_in_stats() {
+    let echo = Echo::start();
+    let envoy = ready_filter_envoy(
+        &echo,
+        &json!({"request_headers": {"remove": ["cookie"]}}),
+        &[],
+    );
+    let port = envoy.port("ingress");
+    for _ in 0..3 {
+        let resp = Request::get("/")
+            .header("cookie", "a=1")
+            .header("cookie", "b=2")
+            .send(port)
+            .unwrap();
+        assert_eq!(resp.status, 200);
+    }
+    assert_eq!(envoy.counter("requests"), 3, "{}", envoy.stats());
+    assert_eq!(envoy.counter("headers_removed"), 6);
+}

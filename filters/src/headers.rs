@@ -34,21 +34,24 @@ impl HeaderPolicy {
         Ok(Self { remove })
     }
 
-    /// Decides the operations for one header list. Each removed name is
-    /// reported once, however many fields carried it.
-    pub fn decide(&self, headers: &[Header]) -> Vec<HeaderOp> {
+    /// Decides the operations for one header list. Each removed name gets
+    /// one op however many fields carried it; the count is of fields.
+    pub fn decide(&self, headers: &[Header]) -> (Vec<HeaderOp>, u64) {
         let mut ops: Vec<HeaderOp> = Vec::new();
+        let mut removed = 0;
         for (name, _) in headers {
             let lower = name.to_ascii_lowercase();
-            if self.remove.binary_search(&lower).is_ok()
-                && !ops
+            if self.remove.binary_search(&lower).is_ok() {
+                removed += 1;
+                if !ops
                     .iter()
                     .any(|op| matches!(op, HeaderOp::Remove(n) if *n == lower))
-            {
-                ops.push(HeaderOp::Remove(lower));
+                {
+                    ops.push(HeaderOp::Remove(lower));
+                }
             }
         }
-        ops
+        (ops, removed)
     }
 }
 
@@ -95,7 +98,7 @@ mod tests {
     #[test]
     fn removes_case_insensitively_once_per_name() {
         let p = policy(&["Authorization", "cookie"]);
-        let ops = p.decide(&[
+        let (ops, removed) = p.decide(&[
             h("authorization", b"Bearer x"),
             h("Cookie", b"a=1"),
             h("cookie", b"b=2"),
@@ -108,12 +111,13 @@ mod tests {
                 HeaderOp::Remove("cookie".into())
             ]
         );
+        assert_eq!(removed, 3);
     }
 
     #[test]
     fn non_utf8_values_are_fine() {
         let p = policy(&["x-secret"]);
-        let ops = p.decide(&[h("x-bin", &[0xff, 0xfe]), h("x-secret", &[0xc3, 0x28])]);
+        let (ops, _) = p.decide(&[h("x-bin", &[0xff, 0xfe]), h("x-secret", &[0xc3, 0x28])]);
         assert_eq!(ops, vec![HeaderOp::Remove("x-secret".into())]);
     }
 

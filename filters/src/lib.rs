@@ -4,7 +4,11 @@
 pub mod config;
 pub mod engine;
 pub mod headers;
+pub mod host;
+pub mod metrics;
 
 pub use config::{ConfigError, PluginConfig};
-pub use engine::{Engine, RequestOutcome};
+pub use engine::{Direction, Engine, RequestInput, RequestOutcome};
 pub use headers::{Header, HeaderOp};
+pub use host::{Entropy, Properties};
+pub use metrics::{Metric, Metrics};

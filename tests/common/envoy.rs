@@ -208,6 +208,12 @@ impl Envoy {
         }
     }
 
+    /// A tracesafe counter; Envoy exposes plugin metrics as
+    /// `wasmcustom.tracesafe.<name>`.
+    pub fn counter(&self, name: &str) -> u64 {
+        self.stat(&format!("wasmcustom.tracesafe.{name}"))
+    }
+
     fn read_listeners(&self) -> HashMap<String, u16> {
         let body = http::get(self.admin, "/listeners?format=json").body_text();
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -1,0 +1,76 @@
+//! Counters a request produces. The adapter turns them into Envoy stats
+//! (`tracesafe.<name>`); names never contain request data.
+
+/// One counter. Names are stable: dashboards and alerts depend on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    /// Requests the filter processed.
+    Requests,
+    /// Header fields removed by policy.
+    HeadersRemoved,
+}
+
+impl Metric {
+    /// Every metric, so the adapter can define them all in `on_configure`.
+    pub const ALL: &'static [Metric] = &[Metric::Requests, Metric::HeadersRemoved];
+
+    /// The stat name, without the `tracesafe.` prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Requests => "requests",
+            Metric::HeadersRemoved => "headers_removed",
+        }
+    }
+}
+
+/// Counts gathered while processing one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metrics(Vec<(Metric, u64)>);
+
+impl Metrics {
+    pub fn add(&mut self, metric: Metric, n: u64) {
+        if n == 0 {
+            return;
+        }
+        match self.0.iter_mut().find(|(m, _)| *m == metric) {
+            Some((_, v)) => *v += n,
+            None => self.0.push((metric, n)),
+        }
+    }
+
+    pub fn get(&self, metric: Metric) -> u64 {
+        self.0
+            .iter()
+            .find(|(m, _)| *m == metric)
+            .map_or(0, |(_, v)| *v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Metric, u64)> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn adds_up_and_skips_zero() {
+        let mut m = Metrics::default();
+        m.add(Metric::HeadersRemoved, 2);
+        m.add(Metric::HeadersRemoved, 1);
+        m.add(Metric::Requests, 0);
+        assert_eq!(m.get(Metric::HeadersRemoved), 3);
+        assert_eq!(m.iter().count(), 1);
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = Metric::ALL.iter().map(|m| m.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Metric::ALL.len());
+    }
+}
