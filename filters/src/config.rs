@@ -7,6 +7,7 @@
 //! configuration needs no nesting.
 
 use serde::de::DeserializeOwned;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -21,7 +22,7 @@ pub struct PluginConfig {
 }
 
 /// Plugin-wide settings: they describe the sidecar, not a route.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GlobalConfig {
     /// Which side of the workload this filter sits on.
@@ -33,7 +34,7 @@ pub struct GlobalConfig {
 const GLOBAL_FIELDS: &[&str] = &["direction"];
 
 /// `direction`: fixed, or `auto` to read Envoy's `listener_direction`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DirectionConfig {
     Inbound,
@@ -44,7 +45,7 @@ pub enum DirectionConfig {
 
 /// Everything that can differ per route: trace, header, baggage, URL, token
 /// and identity settings.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
     /// Header policy applied to requests before they reach the upstream.
@@ -53,7 +54,7 @@ pub struct PolicyConfig {
 }
 
 /// What to do with headers in one direction.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderPolicyConfig {
     /// Header names to remove, matched case-insensitively.
