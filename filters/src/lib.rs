@@ -6,6 +6,8 @@ pub mod engine;
 pub mod headers;
 pub mod host;
 pub mod metrics;
+pub mod spiffe;
+pub mod xfcc;
 
 pub use config::{ConfigError, PluginConfig};
 pub use engine::{Direction, Engine, RequestInput, RequestOutcome};
