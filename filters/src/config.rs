@@ -28,10 +28,13 @@ pub struct GlobalConfig {
     /// Which side of the workload this filter sits on.
     #[serde(default)]
     pub direction: DirectionConfig,
+    /// Where the local and peer SPIFFE IDs come from.
+    #[serde(default)]
+    pub identity: crate::identity::IdentityConfig,
 }
 
 /// Keys of [`GlobalConfig`]; every other top-level key belongs to the policy.
-const GLOBAL_FIELDS: &[&str] = &["direction"];
+const GLOBAL_FIELDS: &[&str] = &["direction", "identity"];
 
 /// `direction`: fixed, or `auto` to read Envoy's `listener_direction`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -4,6 +4,7 @@
 use crate::config::{self, ConfigError, DirectionConfig, PluginConfig, PolicyConfig};
 use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
+use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
@@ -39,6 +40,7 @@ impl Direction {
 #[derive(Debug, Clone)]
 pub struct Engine {
     direction: DirectionConfig,
+    identity: IdentityPolicy,
     policy: Policy,
 }
 
@@ -79,6 +81,7 @@ pub struct RequestInput<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestOutcome {
     pub direction: Option<Direction>,
+    pub identities: Identities,
     pub ops: Vec<HeaderOp>,
     pub metrics: Metrics,
 }
@@ -93,6 +96,7 @@ impl Engine {
     pub fn compile(cfg: &PluginConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             direction: cfg.global.direction,
+            identity: IdentityPolicy::compile(&cfg.global.identity, "identity")?,
             policy: Policy::compile(&cfg.policy, "")?,
         })
     }
@@ -116,10 +120,15 @@ impl Engine {
     ) -> RequestOutcome {
         let mut metrics = Metrics::default();
         metrics.add(Metric::Requests, 1);
-        let (ops, removed) = self.policy.request_headers.decide(input.headers);
+        let (identities, mut ops) =
+            self.identity
+                .resolve(input.headers, input.properties, &mut metrics);
+        let (header_ops, removed) = self.policy.request_headers.decide(input.headers);
         metrics.add(Metric::HeadersRemoved, removed);
+        ops.extend(header_ops);
         RequestOutcome {
             direction: self.direction(input.properties),
+            identities,
             ops,
             metrics,
         }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod engine;
 pub mod headers;
 pub mod host;
+pub mod identity;
 pub mod metrics;
 pub mod spiffe;
 pub mod xfcc;

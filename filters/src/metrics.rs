@@ -8,17 +8,45 @@ pub enum Metric {
     Requests,
     /// Header fields removed by policy.
     HeadersRemoved,
+    /// Requests whose peer or local identity came from each source.
+    IdentityPeerCertificate,
+    IdentityLocalCertificate,
+    IdentityXfcc,
+    IdentityNodeMetadata,
+    /// Requests that carried identity headers from an untrusted source.
+    SpoofingStripped,
+    /// Malformed SPIFFE IDs ignored.
+    SpiffeInvalid,
+    /// Unparseable `x-forwarded-client-cert` values.
+    XfccInvalid,
 }
 
 impl Metric {
     /// Every metric, so the adapter can define them all in `on_configure`.
-    pub const ALL: &'static [Metric] = &[Metric::Requests, Metric::HeadersRemoved];
+    pub const ALL: &'static [Metric] = &[
+        Metric::Requests,
+        Metric::HeadersRemoved,
+        Metric::IdentityPeerCertificate,
+        Metric::IdentityLocalCertificate,
+        Metric::IdentityXfcc,
+        Metric::IdentityNodeMetadata,
+        Metric::SpoofingStripped,
+        Metric::SpiffeInvalid,
+        Metric::XfccInvalid,
+    ];
 
     /// The stat name, without the `tracesafe.` prefix.
     pub fn name(self) -> &'static str {
         match self {
             Metric::Requests => "requests",
             Metric::HeadersRemoved => "headers_removed",
+            Metric::IdentityPeerCertificate => "identity_source.peer_certificate",
+            Metric::IdentityLocalCertificate => "identity_source.local_certificate",
+            Metric::IdentityXfcc => "identity_source.xfcc",
+            Metric::IdentityNodeMetadata => "identity_source.node_metadata",
+            Metric::SpoofingStripped => "spoofing_stripped",
+            Metric::SpiffeInvalid => "spiffe_invalid",
+            Metric::XfccInvalid => "xfcc_invalid",
         }
     }
 }
