@@ -178,20 +178,24 @@ impl IdentityPolicy {
         for &source in &self.cfg.sources {
             let (peer, local) = match source {
                 IdentitySource::PeerCertificate => (
-                    self.from_property(props, &["connection", "uri_san_peer_certificate"], metrics),
+                    Self::read_property(
+                        props,
+                        &["connection", "uri_san_peer_certificate"],
+                        metrics,
+                    ),
                     None,
                 ),
                 IdentitySource::LocalCertificate => (
                     None,
-                    self.from_property(
+                    Self::read_property(
                         props,
                         &["connection", "uri_san_local_certificate"],
                         metrics,
                     ),
                 ),
-                IdentitySource::Xfcc if trusted => self.from_xfcc(&xfcc_values, metrics),
+                IdentitySource::Xfcc if trusted => Self::read_xfcc(&xfcc_values, metrics),
                 IdentitySource::Xfcc => (None, None),
-                IdentitySource::NodeMetadata => (None, self.from_node(props, metrics)),
+                IdentitySource::NodeMetadata => (None, self.read_node(props, metrics)),
             };
             if ids.peer.is_none() {
                 ids.peer = peer.map(|id| (id, source));
@@ -212,8 +216,7 @@ impl IdentityPolicy {
         (ids, ops)
     }
 
-    fn from_property(
-        &self,
+    fn read_property(
         props: &dyn Properties,
         path: &[&str],
         metrics: &mut Metrics,
@@ -224,11 +227,7 @@ impl IdentityPolicy {
 
     /// The last element is the one the nearest proxy added: its `URI` is our
     /// direct peer and its `By` is us.
-    fn from_xfcc(
-        &self,
-        values: &[&[u8]],
-        metrics: &mut Metrics,
-    ) -> (Option<SpiffeId>, Option<SpiffeId>) {
+    fn read_xfcc(values: &[&[u8]], metrics: &mut Metrics) -> (Option<SpiffeId>, Option<SpiffeId>) {
         let Some(last_value) = values.last() else {
             return (None, None);
         };
@@ -250,7 +249,7 @@ impl IdentityPolicy {
         )
     }
 
-    fn from_node(&self, props: &dyn Properties, metrics: &mut Metrics) -> Option<SpiffeId> {
+    fn read_node(&self, props: &dyn Properties, metrics: &mut Metrics) -> Option<SpiffeId> {
         let td = self.cfg.trust_domain.as_deref()?;
         let ns = props.property(&["xds", "node", "metadata", "NAMESPACE"])?;
         let sa = props.property(&["xds", "node", "metadata", "SERVICE_ACCOUNT"])?;
