@@ -3,10 +3,13 @@
 
 pub mod config;
 pub mod engine;
+pub mod export;
 pub mod headers;
 pub mod host;
 pub mod identity;
 pub mod metrics;
+pub mod otlp;
+pub mod span;
 pub mod spiffe;
 pub mod xfcc;
 

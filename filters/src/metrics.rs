@@ -19,6 +19,14 @@ pub enum Metric {
     SpiffeInvalid,
     /// Unparseable `x-forwarded-client-cert` values.
     XfccInvalid,
+    /// Spans the collector accepted.
+    SpansExported,
+    /// Spans dropped because the export queue was full.
+    SpansDropped,
+    /// Spans given up on (non-retryable answer or retries exhausted).
+    SpansFailed,
+    /// Export attempts retried.
+    ExportRetries,
 }
 
 impl Metric {
@@ -33,6 +41,10 @@ impl Metric {
         Metric::SpoofingStripped,
         Metric::SpiffeInvalid,
         Metric::XfccInvalid,
+        Metric::SpansExported,
+        Metric::SpansDropped,
+        Metric::SpansFailed,
+        Metric::ExportRetries,
     ];
 
     /// The stat name, without the `tracesafe.` prefix.
@@ -47,6 +59,10 @@ impl Metric {
             Metric::SpoofingStripped => "spoofing_stripped",
             Metric::SpiffeInvalid => "spiffe_invalid",
             Metric::XfccInvalid => "xfcc_invalid",
+            Metric::SpansExported => "spans_exported",
+            Metric::SpansDropped => "spans_dropped",
+            Metric::SpansFailed => "spans_failed",
+            Metric::ExportRetries => "export_retries",
         }
     }
 }

@@ -1,0 +1,237 @@
+//! OTLP/HTTP JSON encoding of span batches (`POST /v1/traces`): lowerCamelCase
+//! fields, ids as lowercase hex, enums as integers, 64-bit integers as
+//! decimal strings.
+
+use crate::span::{AttrValue, SpanKind, SpanRecord};
+use serde::Serialize;
+
+/// Resource attributes shared by every span of this workload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resource {
+    pub attributes: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Request<'a> {
+    resource_spans: [ResourceSpans<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceSpans<'a> {
+    resource: JsonResource,
+    scope_spans: [ScopeSpans<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct JsonResource {
+    attributes: Vec<KeyValue>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScopeSpans<'a> {
+    scope: Scope,
+    spans: Vec<JsonSpan<'a>>,
+}
+
+#[derive(Serialize)]
+struct Scope {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonSpan<'a> {
+    trace_id: String,
+    span_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_span_id: Option<String>,
+    flags: u32,
+    name: &'a str,
+    kind: u8,
+    start_time_unix_nano: String,
+    end_time_unix_nano: String,
+    attributes: Vec<KeyValue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    links: Vec<JsonLink>,
+    status: Status,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonLink {
+    trace_id: String,
+    span_id: String,
+    flags: u32,
+}
+
+#[derive(Serialize)]
+struct Status {
+    code: u8,
+}
+
+#[derive(Serialize)]
+struct KeyValue {
+    key: String,
+    value: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+enum Value {
+    StringValue(String),
+    IntValue(String),
+}
+
+/// OTLP span flags: bit 8 says whether bit 9 (parent is remote) is known.
+const HAS_IS_REMOTE: u32 = 0x100;
+const IS_REMOTE: u32 = 0x200;
+
+/// Lowercase hex, as OTLP JSON and W3C headers want it.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
+                out.push(char::from(d));
+            }
+        }
+    }
+    out
+}
+
+/// Encodes one export request body.
+pub fn encode(resource: &Resource, spans: &[SpanRecord]) -> String {
+    let body = Request {
+        resource_spans: [ResourceSpans {
+            resource: JsonResource {
+                attributes: resource
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| KeyValue {
+                        key: k.clone(),
+                        value: Value::StringValue(v.clone()),
+                    })
+                    .collect(),
+            },
+            scope_spans: [ScopeSpans {
+                scope: Scope {
+                    name: "tracesafe",
+                    version: env!("CARGO_PKG_VERSION"),
+                },
+                spans: spans.iter().map(json_span).collect(),
+            }],
+        }],
+    };
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+fn json_span(s: &SpanRecord) -> JsonSpan<'_> {
+    // The parent (app or upstream hop) is always across a process boundary.
+    let remote = if s.parent_span_id.is_some() {
+        IS_REMOTE
+    } else {
+        0
+    };
+    JsonSpan {
+        trace_id: hex(&s.trace_id),
+        span_id: hex(&s.span_id),
+        parent_span_id: s.parent_span_id.map(|p| hex(&p)),
+        flags: u32::from(s.flags) | HAS_IS_REMOTE | remote,
+        name: &s.name,
+        kind: match s.kind {
+            SpanKind::Server => 2,
+            SpanKind::Client => 3,
+        },
+        start_time_unix_nano: s.start_ns.to_string(),
+        end_time_unix_nano: s.end_ns.to_string(),
+        attributes: s
+            .attributes
+            .iter()
+            .map(|(k, v)| KeyValue {
+                key: (*k).to_string(),
+                value: match v {
+                    AttrValue::Str(s) => Value::StringValue(s.clone()),
+                    AttrValue::Int(i) => Value::IntValue(i.to_string()),
+                },
+            })
+            .collect(),
+        links: s
+            .links
+            .iter()
+            .map(|l| JsonLink {
+                trace_id: hex(&l.trace_id),
+                span_id: hex(&l.span_id),
+                flags: u32::from(l.flags) | HAS_IS_REMOTE | IS_REMOTE,
+            })
+            .collect(),
+        status: Status {
+            code: if s.error { 2 } else { 0 },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::Link;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(hex(&[0x00, 0xab, 0x0f, 0xff]), "00ab0fff");
+    }
+
+    #[test]
+    fn exact_json() {
+        let span = SpanRecord {
+            trace_id: [0x4b; 16],
+            span_id: [0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7],
+            parent_span_id: Some([1; 8]),
+            flags: 1,
+            name: "GET /x".into(),
+            kind: SpanKind::Server,
+            start_ns: 1_700_000_000_000_000_000,
+            end_ns: 1_700_000_000_000_000_500,
+            attributes: vec![
+                ("http.request.method", AttrValue::Str("GET".into())),
+                ("http.response.status_code", AttrValue::Int(500)),
+            ],
+            links: vec![Link {
+                trace_id: [2; 16],
+                span_id: [3; 8],
+                flags: 0,
+            }],
+            error: true,
+        };
+        let resource = Resource {
+            attributes: vec![("service.name".into(), "shop".into())],
+        };
+        let json: serde_json::Value = serde_json::from_str(&encode(&resource, &[span])).unwrap();
+        let expected = serde_json::json!({"resourceSpans":[{
+            "resource":{"attributes":[{"key":"service.name","value":{"stringValue":"shop"}}]},
+            "scopeSpans":[{"scope":{"name":"tracesafe","version":env!("CARGO_PKG_VERSION")},"spans":[{
+                "traceId":"4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b",
+                "spanId":"00f067aa0ba902b7",
+                "parentSpanId":"0101010101010101",
+                "flags":0x301,
+                "name":"GET /x",
+                "kind":2,
+                "startTimeUnixNano":"1700000000000000000",
+                "endTimeUnixNano":"1700000000000000500",
+                "attributes":[
+                    {"key":"http.request.method","value":{"stringValue":"GET"}},
+                    {"key":"http.response.status_code","value":{"intValue":"500"}}
+                ],
+                "links":[{"traceId":"02020202020202020202020202020202","spanId":"0303030303030303","flags":0x300}],
+                "status":{"code":2}
+            }]}]
+        }]});
+        assert_eq!(json, expected);
+    }
+}

@@ -1,0 +1,293 @@
+//! Span records: what observability gets about a request. Every string in a
+//! span is a [`Clean`] value, which only the sanitizers construct, so raw
+//! header bytes cannot reach a span by accident.
+
+use crate::identity::Identities;
+
+/// A value that went through a sanitizer (URL, detectors, method
+/// normalisation). Constructed only inside this crate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Clean(String);
+
+impl Clean {
+    pub(crate) fn new(s: impl Into<String>) -> Self {
+        Clean(s.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// OTLP span kinds tracesafe emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanKind {
+    /// Inbound: this hop serves the request.
+    Server,
+    /// Outbound: this hop calls another service.
+    Client,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrValue {
+    Str(String),
+    Int(i64),
+}
+
+/// A link to another span, e.g. the incoming context of a restarted trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub flags: u8,
+}
+
+/// One finished (or in-progress) span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanRecord {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub parent_span_id: Option<[u8; 8]>,
+    /// W3C trace flags of this span's context.
+    pub flags: u8,
+    pub name: String,
+    pub kind: SpanKind,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub attributes: Vec<(&'static str, AttrValue)>,
+    pub links: Vec<Link>,
+    /// OTLP status ERROR (5xx).
+    pub error: bool,
+}
+
+/// The sanitized request facts a span is built from.
+#[derive(Debug, Clone, Default)]
+pub struct SpanFacts {
+    pub method: Clean,
+    /// The matched route template (`/users/{user}`), when known.
+    pub route: Option<Clean>,
+    pub path: Option<Clean>,
+    pub query: Option<Clean>,
+    pub scheme: Option<Clean>,
+    pub server_address: Option<Clean>,
+    pub user_agent: Option<Clean>,
+    pub policy: Clean,
+    pub redacted_headers: u64,
+    pub redacted_baggage: u64,
+    pub tokens: u64,
+}
+
+/// Attribute names for identities (no OpenTelemetry convention exists for
+/// SPIFFE IDs, so they live under `mesh.`).
+pub const PEER_SPIFFE_ID: &str = "mesh.peer.spiffe_id";
+pub const LOCAL_SPIFFE_ID: &str = "mesh.local.spiffe_id";
+pub const PEER_NAMESPACE: &str = "mesh.peer.namespace";
+pub const PEER_SERVICE_ACCOUNT: &str = "mesh.peer.service_account";
+pub const LOCAL_SERVICE_ACCOUNT: &str = "mesh.local.service_account";
+pub const K8S_NAMESPACE: &str = "k8s.namespace.name";
+
+/// HTTP methods kept verbatim; anything else is `_OTHER`, per the
+/// semantic conventions (and so a client cannot smuggle data in it).
+const KNOWN_METHODS: &[&str] = &[
+    "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE",
+];
+
+/// The method as it may appear in a span.
+pub fn method(raw: &[u8]) -> Clean {
+    Clean::new(
+        KNOWN_METHODS
+            .iter()
+            .find(|m| m.as_bytes() == raw)
+            .copied()
+            .unwrap_or("_OTHER"),
+    )
+}
+
+/// Context ids of the span being built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanIds {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub parent_span_id: Option<[u8; 8]>,
+    pub flags: u8,
+}
+
+impl SpanRecord {
+    /// Starts a span at request headers.
+    pub fn start(
+        ids: SpanIds,
+        kind: SpanKind,
+        start_ns: u64,
+        facts: &SpanFacts,
+        identities: &Identities,
+        links: Vec<Link>,
+    ) -> Self {
+        let name = match &facts.route {
+            Some(route) => format!("{} {}", facts.method.as_str(), route.as_str()),
+            None => facts.method.as_str().to_string(),
+        };
+        let mut attributes: Vec<(&'static str, AttrValue)> = Vec::with_capacity(20);
+        let mut s = |k: &'static str, v: &str| attributes.push((k, AttrValue::Str(v.to_string())));
+        s("http.request.method", facts.method.as_str());
+        let optional = [
+            ("http.route", &facts.route),
+            ("url.path", &facts.path),
+            ("url.query", &facts.query),
+            ("url.scheme", &facts.scheme),
+            ("server.address", &facts.server_address),
+            ("user_agent.original", &facts.user_agent),
+        ];
+        for (k, v) in optional {
+            if let Some(v) = v {
+                s(k, v.as_str());
+            }
+        }
+        if let Some((peer, _)) = &identities.peer {
+            s(PEER_SPIFFE_ID, peer.as_str());
+            if let Some((ns, sa)) = peer.namespace_and_account() {
+                s(PEER_NAMESPACE, ns);
+                s(PEER_SERVICE_ACCOUNT, sa);
+            }
+        }
+        if let Some((local, _)) = &identities.local {
+            s(LOCAL_SPIFFE_ID, local.as_str());
+            if let Some((ns, sa)) = local.namespace_and_account() {
+                s(K8S_NAMESPACE, ns);
+                s(LOCAL_SERVICE_ACCOUNT, sa);
+            }
+        }
+        s("tracesafe.policy", facts.policy.as_str());
+        let counts = [
+            ("tracesafe.redacted.headers", facts.redacted_headers),
+            ("tracesafe.redacted.baggage", facts.redacted_baggage),
+            ("tracesafe.redacted.tokens", facts.tokens),
+        ];
+        for (k, n) in counts {
+            attributes.push((k, AttrValue::Int(i64::try_from(n).unwrap_or(i64::MAX))));
+        }
+        SpanRecord {
+            trace_id: ids.trace_id,
+            span_id: ids.span_id,
+            parent_span_id: ids.parent_span_id,
+            flags: ids.flags,
+            name,
+            kind,
+            start_ns,
+            end_ns: start_ns,
+            attributes,
+            links,
+            error: false,
+        }
+    }
+
+    /// Ends the span with the response status (`None` when the stream ended
+    /// without a response, which is an error too).
+    pub fn finish(&mut self, status: Option<u16>, end_ns: u64) {
+        self.end_ns = end_ns.max(self.start_ns);
+        match status {
+            Some(code) => {
+                self.attributes
+                    .push(("http.response.status_code", AttrValue::Int(i64::from(code))));
+                self.error = code >= 500;
+            }
+            None => self.error = true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::IdentitySource;
+    use crate::spiffe::SpiffeId;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn ids() -> SpanIds {
+        SpanIds {
+            trace_id: [1; 16],
+            span_id: [2; 8],
+            parent_span_id: Some([3; 8]),
+            flags: 1,
+        }
+    }
+
+    #[test]
+    fn method_normalisation() {
+        assert_eq!(method(b"GET").as_str(), "GET");
+        assert_eq!(method(b"get").as_str(), "_OTHER");
+        assert_eq!(method(b"SECRET-alice@example.com").as_str(), "_OTHER");
+    }
+
+    #[test]
+    fn builds_attributes_and_name() {
+        let facts = SpanFacts {
+            method: method(b"POST"),
+            route: Some(Clean::new("/users/{user}")),
+            path: Some(Clean::new("/users/tk.k1.abc")),
+            policy: Clean::new("default"),
+            redacted_headers: 2,
+            ..SpanFacts::default()
+        };
+        let identities = Identities {
+            peer: Some((
+                SpiffeId::parse("spiffe://td/ns/shop/sa/frontend").unwrap(),
+                IdentitySource::PeerCertificate,
+            )),
+            local: Some((
+                SpiffeId::parse("spiffe://td/ns/shop/sa/backend").unwrap(),
+                IdentitySource::LocalCertificate,
+            )),
+            mtls: true,
+        };
+        let mut span = SpanRecord::start(ids(), SpanKind::Server, 10, &facts, &identities, vec![]);
+        span.finish(Some(503), 25);
+        assert_eq!(span.name, "POST /users/{user}");
+        assert!(span.error);
+        assert_eq!(span.end_ns, 25);
+        let get = |k: &str| {
+            span.attributes
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            get("url.path"),
+            Some(AttrValue::Str("/users/tk.k1.abc".into()))
+        );
+        assert_eq!(
+            get(PEER_SPIFFE_ID),
+            Some(AttrValue::Str("spiffe://td/ns/shop/sa/frontend".into()))
+        );
+        assert_eq!(
+            get(PEER_SERVICE_ACCOUNT),
+            Some(AttrValue::Str("frontend".into()))
+        );
+        assert_eq!(get(K8S_NAMESPACE), Some(AttrValue::Str("shop".into())));
+        assert_eq!(get("http.response.status_code"), Some(AttrValue::Int(503)));
+        assert_eq!(get("tracesafe.redacted.headers"), Some(AttrValue::Int(2)));
+        assert_eq!(get("url.query"), None);
+    }
+
+    #[test]
+    fn name_without_route_is_the_method() {
+        let facts = SpanFacts {
+            method: method(b"GET"),
+            ..SpanFacts::default()
+        };
+        let mut span = SpanRecord::start(
+            ids(),
+            SpanKind::Client,
+            10,
+            &facts,
+            &Identities::default(),
+            vec![],
+        );
+        span.finish(Some(404), 5);
+        assert_eq!(span.name, "GET");
+        assert!(!span.error);
+        assert_eq!(span.end_ns, 10, "end never precedes start");
+        span.finish(None, 11);
+        assert!(span.error);
+    }
+}
