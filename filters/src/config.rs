@@ -31,10 +31,27 @@ pub struct GlobalConfig {
     /// Where the local and peer SPIFFE IDs come from.
     #[serde(default)]
     pub identity: crate::identity::IdentityConfig,
+    /// Resource attributes of exported spans.
+    #[serde(default)]
+    pub service: ServiceConfig,
+    /// OTLP/HTTP span export; absent means tracesafe exports no spans.
+    #[serde(default)]
+    pub export: Option<crate::export::ExportConfig>,
 }
 
 /// Keys of [`GlobalConfig`]; every other top-level key belongs to the policy.
-const GLOBAL_FIELDS: &[&str] = &["direction", "identity"];
+const GLOBAL_FIELDS: &[&str] = &["direction", "identity", "service", "export"];
+
+/// `service`: who this workload is, for the span resource. Unset fields fall
+/// back to Istio node metadata (`WORKLOAD_NAME`, `NAMESPACE`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
 
 /// `direction`: fixed, or `auto` to read Envoy's `listener_direction`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -1,7 +1,10 @@
 //! The compiled configuration and the per-request pipeline:
 //! headers in → decisions → mutations out (plus counters).
 
-use crate::config::{self, ConfigError, DirectionConfig, PluginConfig, PolicyConfig};
+use crate::config::{
+    self, ConfigError, DirectionConfig, PluginConfig, PolicyConfig, ServiceConfig,
+};
+use crate::export::ExportConfig;
 use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::identity::{Identities, IdentityPolicy};
@@ -40,6 +43,8 @@ impl Direction {
 #[derive(Debug, Clone)]
 pub struct Engine {
     direction: DirectionConfig,
+    service: ServiceConfig,
+    export: Option<ExportConfig>,
     identity: IdentityPolicy,
     policy: Policy,
 }
@@ -94,11 +99,25 @@ impl Engine {
     }
 
     pub fn compile(cfg: &PluginConfig) -> Result<Self, ConfigError> {
+        if let Some(export) = &cfg.global.export {
+            export.validate("export")?;
+        }
         Ok(Self {
             direction: cfg.global.direction,
+            service: cfg.global.service.clone(),
+            export: cfg.global.export.clone(),
             identity: IdentityPolicy::compile(&cfg.global.identity, "identity")?,
             policy: Policy::compile(&cfg.policy, "")?,
         })
+    }
+
+    /// Span export settings, when spans are exported.
+    pub fn export(&self) -> Option<&ExportConfig> {
+        self.export.as_ref()
+    }
+
+    pub fn service(&self) -> &ServiceConfig {
+        &self.service
     }
 
     /// Config first, then the listener's `traffic_direction`.

@@ -2,6 +2,8 @@
 //! fields, ids as lowercase hex, enums as integers, 64-bit integers as
 //! decimal strings.
 
+use crate::config::ServiceConfig;
+use crate::host::Properties;
 use crate::span::{AttrValue, SpanKind, SpanRecord};
 use serde::Serialize;
 
@@ -9,6 +11,41 @@ use serde::Serialize;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resource {
     pub attributes: Vec<(String, String)>,
+}
+
+impl Resource {
+    /// `service.name`/`service.namespace` from config, else from Istio node
+    /// metadata; `k8s.*` from node metadata. Read once per VM.
+    pub fn for_workload(cfg: &ServiceConfig, props: &dyn Properties) -> Self {
+        let node = |key: &str| {
+            props
+                .property(&["xds", "node", "metadata", key])
+                .and_then(|v| String::from_utf8(v).ok())
+                .filter(|v| !v.is_empty())
+        };
+        let k8s_ns = node("NAMESPACE");
+        let pod = node("NAME");
+        let name = cfg
+            .name
+            .clone()
+            .or_else(|| node("WORKLOAD_NAME"))
+            .unwrap_or_else(|| "tracesafe".to_string());
+        let mut attributes = vec![("service.name".to_string(), name)];
+        let entries = [
+            (
+                "service.namespace",
+                cfg.namespace.clone().or_else(|| k8s_ns.clone()),
+            ),
+            ("k8s.namespace.name", k8s_ns),
+            ("k8s.pod.name", pod),
+        ];
+        for (k, v) in entries {
+            if let Some(v) = v {
+                attributes.push((k.to_string(), v));
+            }
+        }
+        Resource { attributes }
+    }
 }
 
 #[derive(Serialize)]
@@ -181,6 +218,42 @@ mod tests {
     use crate::span::Link;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn resource_from_config_then_node_metadata() {
+        use crate::host::StaticProperties;
+        let props = StaticProperties::default()
+            .with(&["xds", "node", "metadata", "NAMESPACE"], "shop")
+            .with(&["xds", "node", "metadata", "WORKLOAD_NAME"], "cart")
+            .with(&["xds", "node", "metadata", "NAME"], "cart-7d9f");
+        let r = Resource::for_workload(&ServiceConfig::default(), &props);
+        let want = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            r.attributes,
+            want(&[
+                ("service.name", "cart"),
+                ("service.namespace", "shop"),
+                ("k8s.namespace.name", "shop"),
+                ("k8s.pod.name", "cart-7d9f")
+            ])
+        );
+        let cfg = ServiceConfig {
+            name: Some("checkout".into()),
+            namespace: Some("payments".into()),
+        };
+        let r = Resource::for_workload(&cfg, &StaticProperties::default());
+        assert_eq!(
+            r.attributes,
+            want(&[
+                ("service.name", "checkout"),
+                ("service.namespace", "payments")
+            ])
+        );
+    }
 
     #[test]
     fn hex_is_lowercase() {
