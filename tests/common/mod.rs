@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod certs;
+pub mod collector;
 pub mod echo;
 pub mod envoy;
 pub mod http;

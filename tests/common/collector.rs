@@ -1,0 +1,145 @@
+//! A test OTLP/HTTP collector. Bodies are decoded with the official
+//! `opentelemetry-proto` types (serde JSON for tracesafe, protobuf for
+//! Envoy's tracer), so the wire format is checked by them, not by hand.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// One export request as received.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub content_type: String,
+    pub raw: Vec<u8>,
+    pub request: ExportTraceServiceRequest,
+}
+
+#[derive(Clone)]
+pub struct Collector {
+    pub port: u16,
+    exports: Arc<Mutex<Vec<Export>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Collector {
+    pub fn start() -> Collector {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let c = Collector {
+            port,
+            exports: Arc::new(Mutex::new(Vec::new())),
+            status: Arc::new(AtomicU16::new(200)),
+        };
+        let shared = c.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let shared = shared.clone();
+                std::thread::spawn(move || shared.serve(stream));
+            }
+        });
+        c
+    }
+
+    /// The status every later export gets (e.g. 503 to make it retry).
+    pub fn respond_with(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    pub fn exports(&self) -> Vec<Export> {
+        self.exports.lock().unwrap().clone()
+    }
+
+    /// Every span received so far, with its resource's `service.name`.
+    pub fn spans(&self) -> Vec<(String, Span)> {
+        let mut out = Vec::new();
+        for e in self.exports() {
+            for rs in e.request.resource_spans {
+                let service = rs
+                    .resource
+                    .as_ref()
+                    .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+                    .map(|kv| format!("{:?}", kv.value))
+                    .unwrap_or_default();
+                for ss in rs.scope_spans {
+                    for s in ss.spans {
+                        out.push((service.clone(), s));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits until at least `n` spans arrived (export is asynchronous).
+    pub fn wait_for_spans(&self, n: usize, timeout: std::time::Duration) -> Vec<(String, Span)> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if spans.len() >= n || std::time::Instant::now() > deadline {
+                return spans;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// All raw bodies, for grepping secrets.
+    pub fn raw_bodies(&self) -> Vec<u8> {
+        self.exports().into_iter().flat_map(|e| e.raw).collect()
+    }
+
+    fn serve(&self, stream: TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut out = stream;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let mut len = 0usize;
+            let mut content_type = String::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                    return;
+                }
+                let h = h.trim_end();
+                if h.is_empty() {
+                    break;
+                }
+                if let Some((n, v)) = h.split_once(':') {
+                    match n.trim().to_ascii_lowercase().as_str() {
+                        "content-length" => len = v.trim().parse().unwrap_or(0),
+                        "content-type" => content_type = v.trim().to_string(),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0; len];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            let status = self.status.load(Ordering::SeqCst);
+            if status == 200 {
+                let request = if content_type.starts_with("application/json") {
+                    serde_json::from_slice::<ExportTraceServiceRequest>(&body)
+                        .unwrap_or_else(|e| panic!("collector: bad OTLP JSON ({e}): {}", String::from_utf8_lossy(&body)))
+                } else {
+                    ExportTraceServiceRequest::decode(body.as_slice()).expect("collector: bad OTLP protobuf")
+                };
+                self.exports.lock().unwrap().push(Export {
+                    content_type: content_type.clone(),
+                    raw: body,
+                    request,
+                });
+            }
+            let resp = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}");
+            if out.write_all(resp.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+}
