@@ -2,6 +2,7 @@
 
 use crate::host::{HostProperties, WasiEntropy};
 use crate::stats::Stats;
+use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
@@ -37,6 +38,9 @@ impl HttpContext for Request {
                 HeaderOp::Remove(name) => self.set_http_request_header(name, None),
                 HeaderOp::Set(name, value) => self.set_http_request_header_bytes(name, Some(value)),
             }
+        }
+        for (key, value) in outcome.filter_state() {
+            let _ = hostcalls::set_property(vec!["tracesafe", key], Some(value.as_bytes()));
         }
         self.stats.record(&outcome.metrics);
         Action::Continue

@@ -54,6 +54,12 @@ fn official_types_decode_our_json() {
             .and_then(|kv| kv.value.as_ref())
             .and_then(|v| v.value.clone())
     };
-    assert_eq!(attr("url.path"), Some(Value::StringValue("/users/tk.k1.x".into())));
-    assert_eq!(attr("http.response.status_code"), Some(Value::IntValue(502)));
+    assert_eq!(
+        attr("url.path"),
+        Some(Value::StringValue("/users/tk.k1.x".into()))
+    );
+    assert_eq!(
+        attr("http.response.status_code"),
+        Some(Value::IntValue(502))
+    );
 }

@@ -91,6 +91,22 @@ pub struct RequestOutcome {
     pub metrics: Metrics,
 }
 
+impl RequestOutcome {
+    /// Filter-state entries for Envoy's own tracer: `set_property(["tracesafe",
+    /// key])` becomes `wasm.tracesafe.<key>`, which an HCM `custom_tags` entry
+    /// reads with `%FILTER_STATE(wasm.tracesafe.<key>:PLAIN)%`.
+    pub fn filter_state(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some((peer, _)) = &self.identities.peer {
+            out.push(("peer_id", peer.to_string()));
+        }
+        if let Some((local, _)) = &self.identities.local {
+            out.push(("local_id", local.to_string()));
+        }
+        out
+    }
+}
+
 impl Engine {
     /// Parses and compiles the plugin configuration; any error refuses the
     /// plugin (fail closed).

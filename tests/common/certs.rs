@@ -19,7 +19,9 @@ impl Pki {
     pub fn new() -> Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, "tracesafe test CA");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "tracesafe test CA");
         let key = KeyPair::generate().unwrap();
         let ca = params.self_signed(&key).unwrap();
         Pki {

@@ -125,10 +125,15 @@ impl Collector {
             let status = self.status.load(Ordering::SeqCst);
             if status == 200 {
                 let request = if content_type.starts_with("application/json") {
-                    serde_json::from_slice::<ExportTraceServiceRequest>(&body)
-                        .unwrap_or_else(|e| panic!("collector: bad OTLP JSON ({e}): {}", String::from_utf8_lossy(&body)))
+                    serde_json::from_slice::<ExportTraceServiceRequest>(&body).unwrap_or_else(|e| {
+                        panic!(
+                            "collector: bad OTLP JSON ({e}): {}",
+                            String::from_utf8_lossy(&body)
+                        )
+                    })
                 } else {
-                    ExportTraceServiceRequest::decode(body.as_slice()).expect("collector: bad OTLP protobuf")
+                    ExportTraceServiceRequest::decode(body.as_slice())
+                        .expect("collector: bad OTLP protobuf")
                 };
                 self.exports.lock().unwrap().push(Export {
                     content_type: content_type.clone(),

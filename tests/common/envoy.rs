@@ -43,7 +43,7 @@ pub fn wasm_path() -> PathBuf {
 }
 
 /// A fresh directory per Envoy, removed on drop.
-fn scratch_dir() -> PathBuf {
+pub fn scratch_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "tracesafe-it-{}-{}",

@@ -13,6 +13,7 @@ pub mod collector;
 pub mod echo;
 pub mod envoy;
 pub mod http;
+pub mod mesh;
 
 pub use echo::Echo;
 pub use envoy::{Envoy, Started};
@@ -38,4 +39,30 @@ pub fn ready_filter_envoy(echo: &Echo, config: &serde_json::Value, env: &[(&str,
         Started::Ready(e) => e,
         Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
     }
+}
+
+/// The tracesafe HTTP filter entry as one-line JSON (valid YAML flow), for
+/// templates that say `- {{TRACESAFE}}`: the plugin config and the names of
+/// the host environment variables passed into the VM.
+pub fn tracesafe_filter(config: &serde_json::Value, env_keys: &[&str]) -> String {
+    serde_json::json!({
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": "tracesafe",
+                "root_id": "tracesafe",
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": config.to_string(),
+                },
+                "vm_config": {
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": envoy::wasm_path().display().to_string()}},
+                    "environment_variables": {"host_env_keys": env_keys},
+                },
+            },
+        },
+    })
+    .to_string()
 }
