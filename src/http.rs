@@ -40,7 +40,9 @@ impl HttpContext for Request {
             }
         }
         for (key, value) in outcome.filter_state() {
-            let _ = hostcalls::set_property(vec!["tracesafe", key], Some(value.as_bytes()));
+            // One path element: Envoy joins elements with NUL, so the key
+            // must already be the dotted filter-state name.
+            let _ = hostcalls::set_property(vec![key], Some(value.as_bytes()));
         }
         self.stats.record(&outcome.metrics);
         Action::Continue

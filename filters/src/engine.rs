@@ -92,16 +92,16 @@ pub struct RequestOutcome {
 }
 
 impl RequestOutcome {
-    /// Filter-state entries for Envoy's own tracer: `set_property(["tracesafe",
-    /// key])` becomes `wasm.tracesafe.<key>`, which an HCM `custom_tags` entry
-    /// reads with `%FILTER_STATE(wasm.tracesafe.<key>:PLAIN)%`.
+    /// Filter-state entries for Envoy's own tracer: `set_property(["tracesafe.
+    /// <key>"])` becomes `wasm.tracesafe.<key>`, which an HCM `custom_tags`
+    /// entry reads with `%FILTER_STATE(wasm.tracesafe.<key>:PLAIN)%`.
     pub fn filter_state(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if let Some((peer, _)) = &self.identities.peer {
-            out.push(("peer_id", peer.to_string()));
+            out.push(("tracesafe.peer_id", peer.to_string()));
         }
         if let Some((local, _)) = &self.identities.local {
-            out.push(("local_id", local.to_string()));
+            out.push(("tracesafe.local_id", local.to_string()));
         }
         out
     }

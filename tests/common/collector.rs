@@ -100,6 +100,7 @@ impl Collector {
                 return;
             }
             let mut len = 0usize;
+            let mut chunked = false;
             let mut content_type = String::new();
             loop {
                 let mut h = String::new();
@@ -114,14 +115,23 @@ impl Collector {
                     match n.trim().to_ascii_lowercase().as_str() {
                         "content-length" => len = v.trim().parse().unwrap_or(0),
                         "content-type" => content_type = v.trim().to_string(),
+                        "transfer-encoding" => chunked = v.trim().eq_ignore_ascii_case("chunked"),
                         _ => {}
                     }
                 }
             }
-            let mut body = vec![0; len];
-            if reader.read_exact(&mut body).is_err() {
-                return;
-            }
+            let body = if chunked {
+                match read_chunked(&mut reader) {
+                    Some(b) => b,
+                    None => return,
+                }
+            } else {
+                let mut body = vec![0; len];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                body
+            };
             let status = self.status.load(Ordering::SeqCst);
             if status == 200 {
                 let request = if content_type.starts_with("application/json") {
@@ -146,5 +156,20 @@ impl Collector {
                 return;
             }
         }
+    }
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).ok()?;
+        let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk).ok()?;
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
     }
 }

@@ -30,6 +30,16 @@ impl Mesh {
         b_config: &serde_json::Value,
         env: &[(&str, &str)],
     ) -> Mesh {
+        Self::start_with_tracing(a_config, b_config, env, None)
+    }
+
+    /// Like [`Mesh::start`], with an HCM `tracing` block on sidecar B.
+    pub fn start_with_tracing(
+        a_config: &serde_json::Value,
+        b_config: &serde_json::Value,
+        env: &[(&str, &str)],
+        b_tracing: Option<&serde_json::Value>,
+    ) -> Mesh {
         let dir = scratch_dir();
         let pki = Pki::new();
         let ca = pki.write_ca(&dir).display().to_string();
@@ -42,6 +52,10 @@ impl Mesh {
             "mesh-inbound.yaml",
             &[
                 ("TRACESAFE", tracesafe_filter(b_config, &keys)),
+                (
+                    "TRACING",
+                    b_tracing.map_or("null".to_string(), |t| t.to_string()),
+                ),
                 ("CERT", backend.cert.display().to_string()),
                 ("KEY", backend.key.display().to_string()),
                 ("CA", ca.clone()),

@@ -1,0 +1,85 @@
+//! Verified identity through the two-sidecar mTLS mesh: identities come from
+//! certificates, never from client headers, and reach Envoy's own spans
+//! through filter state.
+
+mod common;
+
+use common::mesh::{Mesh, BACKEND, FRONTEND};
+use common::Request;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use serde_json::json;
+use std::time::Duration;
+
+fn envoy_tracing() -> serde_json::Value {
+    json!({
+        "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": {
+            "@type": "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig",
+            "http_service": {"http_uri": {"uri": "http://collector/v1/traces", "cluster": "collector", "timeout": "1s"}},
+            "service_name": "sidecar-b"}},
+        "custom_tags": [
+            {"tag": "mesh.peer.spiffe_id", "value": "%FILTER_STATE(wasm.tracesafe.peer_id:PLAIN)%"},
+            {"tag": "mesh.local.spiffe_id", "value": "%FILTER_STATE(wasm.tracesafe.local_id:PLAIN)%"}
+        ]
+    })
+}
+
+#[test]
+fn envoy_tracer_spans_carry_tracesafe_identity() {
+    let mesh = Mesh::start_with_tracing(&json!({}), &json!({}), &[], Some(&envoy_tracing()));
+    let r = Request::get("/orders")
+        .header("x-test-id", "t1")
+        .send(mesh.entry())
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body_text());
+    let spans = mesh.collector.wait_for_spans(1, Duration::from_secs(10));
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    let export = &mesh.collector.exports()[0];
+    assert_eq!(export.content_type, "application/x-protobuf");
+    let tag = |k: &str| {
+        spans[0]
+            .1
+            .attributes
+            .iter()
+            .find(|kv| kv.key == k)
+            .and_then(|kv| kv.value.as_ref()?.value.clone())
+    };
+    assert_eq!(
+        tag("mesh.peer.spiffe_id"),
+        Some(Value::StringValue(FRONTEND.into()))
+    );
+    assert_eq!(
+        tag("mesh.local.spiffe_id"),
+        Some(Value::StringValue(BACKEND.into()))
+    );
+    assert_eq!(mesh.b.counter("identity_source.peer_certificate"), 1);
+    assert_eq!(mesh.b.counter("identity_source.local_certificate"), 1);
+    mesh.a.assert_no_trap();
+    mesh.b.assert_no_trap();
+}
+
+#[test]
+fn client_identity_headers_are_stripped_on_plaintext_hops() {
+    let mesh = Mesh::start(
+        &json!({}),
+        &json!({"identity": {"forward_peer_header": true}}),
+        &[],
+    );
+    let forged =
+        "By=spiffe://test.local/ns/shop/sa/backend;URI=spiffe://test.local/ns/admin/sa/root";
+    let r = Request::get("/")
+        .header("x-test-id", "spoof")
+        .header("x-forwarded-client-cert", forged)
+        .header("x-tracesafe-peer", "spiffe://test.local/ns/admin/sa/root")
+        .send(mesh.entry())
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body_text());
+    // A (plaintext downstream) stripped both forged headers; B set its own
+    // from the mTLS handshake.
+    assert_eq!(mesh.a.counter("spoofing_stripped"), 1);
+    let got = mesh.app.by_test_id("spoof");
+    assert_eq!(got.text("x-tracesafe-peer").as_deref(), Some(FRONTEND));
+    let xfcc = got.text("x-forwarded-client-cert").unwrap();
+    assert!(!xfcc.contains("admin"), "{xfcc}");
+    assert!(xfcc.ends_with(&format!("URI={FRONTEND}")), "{xfcc}");
+    assert_eq!(mesh.b.counter("spoofing_stripped"), 0);
+}
