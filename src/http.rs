@@ -1,21 +1,33 @@
 //! The per-request context: read, decide (in `tracesafe_filters`), apply.
 
+use crate::export::{now_ns, SpanSink};
 use crate::host::{HostProperties, WasiEntropy};
 use crate::stats::Stats;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
+use tracesafe_filters::span::SpanRecord;
 use tracesafe_filters::{Engine, HeaderOp, RequestInput};
 
 pub struct Request {
     engine: Rc<Engine>,
     stats: Rc<Stats>,
+    sink: Option<SpanSink>,
+    /// This hop's span, between request headers and the end of the stream.
+    span: Option<SpanRecord>,
+    status: Option<u16>,
 }
 
 impl Request {
-    pub fn new(engine: Rc<Engine>, stats: Rc<Stats>) -> Self {
-        Self { engine, stats }
+    pub fn new(engine: Rc<Engine>, stats: Rc<Stats>, sink: Option<SpanSink>) -> Self {
+        Self {
+            engine,
+            stats,
+            sink,
+            span: None,
+            status: None,
+        }
     }
 }
 
@@ -45,6 +57,25 @@ impl HttpContext for Request {
             let _ = hostcalls::set_property(vec![key], Some(value.as_bytes()));
         }
         self.stats.record(&outcome.metrics);
+        if self.sink.is_some() {
+            self.span = outcome.span;
+        }
         Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if self.span.is_some() {
+            self.status = self
+                .get_http_response_header_bytes(":status")
+                .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok());
+        }
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        if let (Some(mut span), Some(sink)) = (self.span.take(), &self.sink) {
+            span.finish(self.status, now_ns());
+            sink.push(span);
+        }
     }
 }

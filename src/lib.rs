@@ -1,6 +1,7 @@
 //! tracesafe proxy-wasm adapter: host calls only. It reads headers and
 //! properties, hands them to `tracesafe_filters`, and applies the result.
 
+mod export;
 mod host;
 mod http;
 mod stats;
@@ -8,6 +9,8 @@ mod stats;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};
 use std::rc::Rc;
+use tracesafe_filters::export::Exporter;
+use tracesafe_filters::otlp::Resource;
 use tracesafe_filters::Engine;
 
 proxy_wasm::main! {{
@@ -15,22 +18,48 @@ proxy_wasm::main! {{
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
-/// Root context: owns the compiled configuration and the stat ids.
+/// Root context: owns the compiled configuration, the stat ids and the
+/// span exporter.
 #[derive(Default)]
 struct Root {
     engine: Option<Rc<Engine>>,
     stats: Rc<stats::Stats>,
+    sink: Option<export::SpanSink>,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        _token: u32,
+        _headers: usize,
+        _body: usize,
+        _trailers: usize,
+    ) {
+        let header = |name: &str| {
+            self.get_http_call_response_header_bytes(name)
+                .and_then(|v| String::from_utf8(v).ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let status = header(":status").and_then(|s| u16::try_from(s).ok());
+        let retry_after = header("retry-after");
+        if let Some(sink) = &self.sink {
+            sink.on_response(status, retry_after);
+        }
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         match Engine::from_json(&bytes) {
             Ok(engine) => {
-                self.engine = Some(Rc::new(engine));
                 self.stats = Rc::new(stats::Stats::define());
+                self.sink = engine.export().map(|cfg| {
+                    let resource = Resource::for_workload(engine.service(), &host::HostProperties);
+                    self.set_tick_period(export::tick_period(cfg.flush_interval_ms));
+                    export::SpanSink::new(Exporter::new(cfg.clone(), resource), self.stats.clone())
+                });
+                self.engine = Some(Rc::new(engine));
                 true
             }
             Err(err) => {
@@ -41,9 +70,19 @@ impl RootContext for Root {
         }
     }
 
+    fn on_tick(&mut self) {
+        if let Some(sink) = &self.sink {
+            sink.flush();
+        }
+    }
+
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let engine = self.engine.clone()?;
-        Some(Box::new(http::Request::new(engine, self.stats.clone())))
+        Some(Box::new(http::Request::new(
+            engine,
+            self.stats.clone(),
+            self.sink.clone(),
+        )))
     }
 
     fn get_type(&self) -> Option<ContextType> {

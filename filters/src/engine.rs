@@ -9,6 +9,7 @@ use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
+use crate::span::SpanRecord;
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +89,9 @@ pub struct RequestOutcome {
     pub direction: Option<Direction>,
     pub identities: Identities,
     pub ops: Vec<HeaderOp>,
+    /// The span this hop records, started at request headers; the adapter
+    /// finishes it at the end of the stream and queues it for export.
+    pub span: Option<SpanRecord>,
     pub metrics: Metrics,
 }
 
@@ -165,6 +169,7 @@ impl Engine {
             direction: self.direction(input.properties),
             identities,
             ops,
+            span: None,
             metrics,
         }
     }
