@@ -5,6 +5,7 @@ use crate::config::{self, ConfigError, DirectionConfig, PluginConfig, PolicyConf
 use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::metrics::{Metric, Metrics};
+use crate::trace::{TraceContext, TracePolicy};
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,7 @@ pub struct Engine {
 #[derive(Debug, Clone)]
 pub struct Policy {
     request_headers: HeaderPolicy,
+    trace: TracePolicy,
 }
 
 impl Policy {
@@ -56,6 +58,7 @@ impl Policy {
                 &cfg.request_headers,
                 &join(path, "request_headers"),
             )?,
+            trace: TracePolicy::compile(&cfg.trace, &join(path, "trace"))?,
         })
     }
 }
@@ -81,6 +84,9 @@ pub struct RequestOutcome {
     pub direction: Option<Direction>,
     pub ops: Vec<HeaderOp>,
     pub metrics: Metrics,
+    /// This hop's span; `None` when tracesafe does not own the trace
+    /// context (`trace_context: envoy`) or could not generate ids.
+    pub trace: Option<TraceContext>,
 }
 
 impl Engine {
@@ -112,16 +118,24 @@ impl Engine {
     pub fn on_request(
         &self,
         input: &RequestInput<'_>,
-        _entropy: &mut dyn Entropy,
+        entropy: &mut dyn Entropy,
     ) -> RequestOutcome {
         let mut metrics = Metrics::default();
         metrics.add(Metric::Requests, 1);
-        let (ops, removed) = self.policy.request_headers.decide(input.headers);
+        let direction = self.direction(input.properties);
+        let (mut ops, trace) =
+            self.policy
+                .trace
+                .apply(input.headers, direction, entropy, &mut metrics);
+        // Removals come last so an explicitly removed header stays removed.
+        let (removals, removed) = self.policy.request_headers.decide(input.headers);
+        ops.extend(removals);
         metrics.add(Metric::HeadersRemoved, removed);
         RequestOutcome {
-            direction: self.direction(input.properties),
+            direction,
             ops,
             metrics,
+            trace,
         }
     }
 }
@@ -130,6 +144,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::host::{SeededEntropy, StaticProperties};
+    use crate::trace::SpanKind;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -156,9 +171,54 @@ mod tests {
             ],
             &StaticProperties::default(),
         );
-        assert_eq!(out.ops, vec![HeaderOp::Remove("authorization".into())]);
+        assert_eq!(
+            out.ops.last(),
+            Some(&HeaderOp::Remove("authorization".into()))
+        );
         assert_eq!(out.metrics.get(Metric::HeadersRemoved), 2);
         assert_eq!(out.metrics.get(Metric::Requests), 1);
+        assert_eq!(out.metrics.get(Metric::TracesStarted), 1);
+    }
+
+    #[test]
+    fn explicit_removal_wins_over_trace_injection() {
+        let engine = Engine::from_json(
+            br#"{"request_headers":{"remove":["b3"]},"trace":{"propagation":["tracecontext","b3"]}}"#,
+        )
+        .unwrap();
+        let out = run(
+            &engine,
+            &[("b3".into(), b"80f198ee56343ba8-e457b5a2e4d86bd1-1".to_vec())],
+            &StaticProperties::default(),
+        );
+        let b3_ops: Vec<_> = out
+            .ops
+            .iter()
+            .filter(|op| matches!(op, HeaderOp::Set(n, _) | HeaderOp::Remove(n) if n == "b3"))
+            .collect();
+        assert_eq!(b3_ops.len(), 2);
+        assert_eq!(b3_ops.last(), Some(&&HeaderOp::Remove("b3".into())));
+    }
+
+    #[test]
+    fn span_kind_comes_from_the_direction() {
+        let props = StaticProperties::default()
+            .with(&["xds", "listener_direction"], 2u64.to_le_bytes().to_vec());
+        let auto = Engine::from_json(b"{}").unwrap();
+        let kind = |out: RequestOutcome| out.trace.map(|t| t.kind);
+        assert_eq!(kind(run(&auto, &[], &props)), Some(SpanKind::Client));
+        assert_eq!(
+            kind(run(&auto, &[], &StaticProperties::default())),
+            Some(SpanKind::Server)
+        );
+        let inbound = Engine::from_json(br#"{"direction":"inbound"}"#).unwrap();
+        assert_eq!(kind(run(&inbound, &[], &props)), Some(SpanKind::Server));
+    }
+
+    #[test]
+    fn trace_config_errors_carry_the_path() {
+        let err = Engine::from_json(br#"{"trace":{"sampling":1.5}}"#).unwrap_err();
+        assert_eq!(err.path, "trace.sampling");
     }
 
     #[test]

@@ -8,17 +8,49 @@ pub enum Metric {
     Requests,
     /// Header fields removed by policy.
     HeadersRemoved,
+    /// New traces: no usable incoming context (absent or invalid).
+    TracesStarted,
+    /// Incoming contexts continued with a new span id.
+    TracesContinued,
+    /// Valid incoming contexts replaced by a new trace (`restart_trace`).
+    TracesRestarted,
+    /// Requests whose traceparent was malformed or repeated.
+    TraceparentInvalid,
+    /// Continued traces whose tracestate was invalid and dropped.
+    TracestateInvalid,
+    /// x-request-id values generated (`request_id: generate`).
+    RequestIdsGenerated,
+    /// Ids not generated because the host's randomness failed; the request
+    /// then goes on with its trace headers untouched.
+    IdGenerationFailures,
 }
 
 impl Metric {
     /// Every metric, so the adapter can define them all in `on_configure`.
-    pub const ALL: &'static [Metric] = &[Metric::Requests, Metric::HeadersRemoved];
+    pub const ALL: &'static [Metric] = &[
+        Metric::Requests,
+        Metric::HeadersRemoved,
+        Metric::TracesStarted,
+        Metric::TracesContinued,
+        Metric::TracesRestarted,
+        Metric::TraceparentInvalid,
+        Metric::TracestateInvalid,
+        Metric::RequestIdsGenerated,
+        Metric::IdGenerationFailures,
+    ];
 
     /// The stat name, without the `tracesafe.` prefix.
     pub fn name(self) -> &'static str {
         match self {
             Metric::Requests => "requests",
             Metric::HeadersRemoved => "headers_removed",
+            Metric::TracesStarted => "traces_started",
+            Metric::TracesContinued => "traces_continued",
+            Metric::TracesRestarted => "traces_restarted",
+            Metric::TraceparentInvalid => "traceparent_invalid",
+            Metric::TracestateInvalid => "tracestate_invalid",
+            Metric::RequestIdsGenerated => "request_ids_generated",
+            Metric::IdGenerationFailures => "id_generation_failures",
         }
     }
 }
