@@ -8,10 +8,12 @@
     clippy::indexing_slicing
 )]
 
+pub mod app;
 pub mod echo;
 pub mod envoy;
 pub mod http;
 
+pub use app::App;
 pub use echo::Echo;
 pub use envoy::{Envoy, Started};
 pub use http::Request;
