@@ -2,13 +2,15 @@
 //! client → inbound listener (tracesafe) → app → outbound listener
 //! (tracesafe) → callee. The app copies trace headers onto its two outbound
 //! calls, as mesh apps must.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 mod common;
 
+use common::app::App;
 use common::app::CALLS;
 use common::echo::Received;
 use common::envoy::yaml_string;
-use common::{App, Echo, Envoy, Request};
+use common::{Echo, Envoy, Request};
 use serde_json::{json, Value};
 
 const T: &str = "4bf92f3577b34da6a3ce929d0e0e4736";

@@ -13,7 +13,6 @@ pub mod echo;
 pub mod envoy;
 pub mod http;
 
-pub use app::App;
 pub use echo::Echo;
 pub use envoy::{Envoy, Started};
 pub use http::Request;
