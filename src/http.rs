@@ -42,12 +42,15 @@ impl HttpContext for Request {
             &RequestInput {
                 headers: &headers,
                 properties: &HostProperties,
+                now_ns: now_ns(),
             },
             &mut WasiEntropy,
         );
+        // A set replaces every field of that name (Envoy's replace-header),
+        // which is how duplicate traceparent/tracestate fields collapse.
         for op in &outcome.ops {
             match op {
-                HeaderOp::Remove(name) => self.set_http_request_header(name, None),
+                HeaderOp::Remove(name) => self.set_http_request_header_bytes(name, None),
                 HeaderOp::Set(name, value) => self.set_http_request_header_bytes(name, Some(value)),
             }
         }

@@ -71,6 +71,110 @@ pub struct PolicyConfig {
     /// Header policy applied to requests before they reach the upstream.
     #[serde(default)]
     pub request_headers: HeaderPolicyConfig,
+    /// Trace context: propagation formats, restart, sampling, tracestate.
+    #[serde(default)]
+    pub trace: TraceConfig,
+}
+
+/// How this hop takes part in the trace (README "Trace context").
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceConfig {
+    /// Formats written to the forwarded request, all with the same ids.
+    /// Extraction always reads every format (traceparent, then b3, then
+    /// x-b3-*, then uber-trace-id).
+    #[serde(default = "default_propagation")]
+    pub propagation: Vec<PropagationFormat>,
+    /// Start a new trace even when the incoming context is valid (front
+    /// gates); the incoming ids are kept only as a span link.
+    #[serde(default)]
+    pub restart_trace: bool,
+    /// A ratio in 0..1 (parent-based), or "always" / "never" (ignoring the
+    /// parent). Default: parent-based, ratio 1.
+    #[serde(default)]
+    pub sampling: Option<SamplingConfig>,
+    /// This hop's own tracestate key (value: its span id), added on the left.
+    #[serde(default)]
+    pub tracestate_key: Option<String>,
+    /// tracestate keys deleted before forwarding, for privacy.
+    #[serde(default)]
+    pub tracestate_deny_keys: Vec<String>,
+    /// `keep` x-request-id as it is, or `generate` one when it is missing.
+    #[serde(default)]
+    pub request_id: RequestIdMode,
+    /// Who writes traceparent/tracestate: tracesafe, or Envoy's own tracer.
+    #[serde(default)]
+    pub trace_context: TraceContextOwner,
+}
+
+impl Default for TraceConfig {
+    fn default() -> Self {
+        Self {
+            propagation: default_propagation(),
+            restart_trace: false,
+            sampling: None,
+            tracestate_key: None,
+            tracestate_deny_keys: Vec::new(),
+            request_id: RequestIdMode::default(),
+            trace_context: TraceContextOwner::default(),
+        }
+    }
+}
+
+fn default_propagation() -> Vec<PropagationFormat> {
+    vec![PropagationFormat::TraceContext]
+}
+
+/// A trace context wire format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PropagationFormat {
+    /// W3C `traceparent` / `tracestate`.
+    TraceContext,
+    /// Zipkin single header `b3`.
+    B3,
+    /// Zipkin `x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled`.
+    B3Multi,
+    /// Jaeger `uber-trace-id`.
+    Jaeger,
+}
+
+/// `trace.sampling`: a ratio, or a fixed decision.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
+#[serde(
+    untagged,
+    expecting = "a sampling ratio between 0 and 1, \"always\" or \"never\""
+)]
+pub enum SamplingConfig {
+    Ratio(f64),
+    Mode(SamplingMode),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplingMode {
+    Always,
+    Never,
+}
+
+/// `trace.request_id`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestIdMode {
+    #[default]
+    Keep,
+    Generate,
+}
+
+/// `trace.trace_context`: who owns traceparent/tracestate on this hop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceContextOwner {
+    /// tracesafe continues or starts the trace and writes the headers.
+    #[default]
+    Tracesafe,
+    /// Envoy's HCM tracer does (it overwrites them in the router).
+    Envoy,
 }
 
 /// What to do with headers in one direction.
@@ -219,6 +323,45 @@ mod tests {
         assert!(err.message.contains("EOF"), "{}", err.message);
         let err = parse(br#"[1]"#).unwrap_err();
         assert!(err.message.contains("expected a map"), "{}", err.message);
+    }
+
+    #[test]
+    fn trace_defaults_and_fields() {
+        let cfg = parse(b"{}").unwrap();
+        assert_eq!(
+            cfg.policy.trace.propagation,
+            vec![PropagationFormat::TraceContext]
+        );
+        assert_eq!(cfg.policy.trace.request_id, RequestIdMode::Keep);
+        assert_eq!(cfg.policy.trace.trace_context, TraceContextOwner::Tracesafe);
+        let cfg = parse(
+            br#"{"trace":{"propagation":["b3multi","jaeger"],"sampling":"never","request_id":"generate","trace_context":"envoy"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.policy.trace.propagation,
+            vec![PropagationFormat::B3Multi, PropagationFormat::Jaeger]
+        );
+        assert_eq!(
+            cfg.policy.trace.sampling,
+            Some(SamplingConfig::Mode(SamplingMode::Never))
+        );
+        let cfg = parse(br#"{"trace":{"sampling":0.25}}"#).unwrap();
+        assert_eq!(cfg.policy.trace.sampling, Some(SamplingConfig::Ratio(0.25)));
+    }
+
+    #[test]
+    fn bad_trace_fields_name_the_path() {
+        let err = parse(br#"{"trace":{"sampling":"sometimes"}}"#).unwrap_err();
+        assert_eq!(err.path, "trace.sampling");
+        assert_eq!(
+            err.message,
+            "a sampling ratio between 0 and 1, \"always\" or \"never\""
+        );
+        let err = parse(br#"{"trace":{"propagation":["tracecontext","zipkin"]}}"#).unwrap_err();
+        assert_eq!(err.path, "trace.propagation[1]");
+        let err = parse(br#"{"trace":{"restart":true}}"#).unwrap_err();
+        assert_eq!(err.path, "trace.restart");
     }
 
     #[test]

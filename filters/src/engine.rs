@@ -9,7 +9,8 @@ use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
-use crate::span::SpanRecord;
+use crate::span::{self, Clean, SpanFacts, SpanRecord};
+use crate::trace::{TraceContext, TracePolicy};
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +55,7 @@ pub struct Engine {
 #[derive(Debug, Clone)]
 pub struct Policy {
     request_headers: HeaderPolicy,
+    trace: TracePolicy,
 }
 
 impl Policy {
@@ -64,8 +66,17 @@ impl Policy {
                 &cfg.request_headers,
                 &join(path, "request_headers"),
             )?,
+            trace: TracePolicy::compile(&cfg.trace, &join(path, "trace"))?,
         })
     }
+}
+
+/// The first value of a header, or empty.
+fn first<'a>(headers: &'a [Header], name: &str) -> &'a [u8] {
+    crate::headers::values(headers, name)
+        .first()
+        .copied()
+        .unwrap_or_default()
 }
 
 /// `a.b` without a leading dot when `a` is the root.
@@ -81,6 +92,8 @@ pub fn join(base: &str, field: &str) -> String {
 pub struct RequestInput<'a> {
     pub headers: &'a [Header],
     pub properties: &'a dyn Properties,
+    /// Host time at request headers, in Unix nanoseconds: the span start.
+    pub now_ns: u64,
 }
 
 /// What the adapter must do to the request, and what happened.
@@ -93,6 +106,9 @@ pub struct RequestOutcome {
     /// finishes it at the end of the stream and queues it for export.
     pub span: Option<SpanRecord>,
     pub metrics: Metrics,
+    /// This hop's span; `None` when tracesafe does not own the trace
+    /// context (`trace_context: envoy`) or could not generate ids.
+    pub trace: Option<TraceContext>,
 }
 
 impl RequestOutcome {
@@ -155,22 +171,44 @@ impl Engine {
     pub fn on_request(
         &self,
         input: &RequestInput<'_>,
-        _entropy: &mut dyn Entropy,
+        entropy: &mut dyn Entropy,
     ) -> RequestOutcome {
         let mut metrics = Metrics::default();
         metrics.add(Metric::Requests, 1);
+        let direction = self.direction(input.properties);
         let (identities, mut ops) =
             self.identity
                 .resolve(input.headers, input.properties, &mut metrics);
-        let (header_ops, removed) = self.policy.request_headers.decide(input.headers);
+        let (trace_ops, trace) =
+            self.policy
+                .trace
+                .apply(input.headers, direction, entropy, &mut metrics);
+        ops.extend(trace_ops);
+        // Removals come last so an explicitly removed header stays removed.
+        let (removals, removed) = self.policy.request_headers.decide(input.headers);
+        ops.extend(removals);
         metrics.add(Metric::HeadersRemoved, removed);
-        ops.extend(header_ops);
+        let span = match (&self.export, &trace) {
+            (Some(_), Some(ctx)) if ctx.sampled() => {
+                let facts = SpanFacts {
+                    method: span::method(first(input.headers, ":method")),
+                    scheme: span::scheme(first(input.headers, ":scheme")),
+                    server_address: span::server_address(first(input.headers, ":authority")),
+                    policy: Clean::new("default"),
+                    redacted_headers: removed,
+                    ..SpanFacts::default()
+                };
+                Some(SpanRecord::start(ctx, input.now_ns, &facts, &identities))
+            }
+            _ => None,
+        };
         RequestOutcome {
-            direction: self.direction(input.properties),
+            direction,
             identities,
             ops,
-            span: None,
+            span,
             metrics,
+            trace,
         }
     }
 }
@@ -179,6 +217,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::host::{SeededEntropy, StaticProperties};
+    use crate::trace::SpanKind;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -187,9 +226,57 @@ mod tests {
             &RequestInput {
                 headers,
                 properties: props,
+                now_ns: 1_000,
             },
             &mut SeededEntropy(1),
         )
+    }
+
+    #[test]
+    fn sampled_trace_with_export_starts_a_span() {
+        let engine =
+            Engine::from_json(br#"{"direction":"outbound","export":{"cluster":"c"}}"#).unwrap();
+        let headers: Vec<Header> = vec![
+            (":method".into(), b"GET".to_vec()),
+            (":scheme".into(), b"http".to_vec()),
+            (":authority".into(), b"shop:8080".to_vec()),
+            (
+                ":path".into(),
+                b"/users/alice@example.com?token=secret".to_vec(),
+            ),
+            (
+                "traceparent".into(),
+                b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_vec(),
+            ),
+        ];
+        let out = run(&engine, &headers, &StaticProperties::default());
+        let span = out.span.unwrap();
+        let ctx = out.trace.unwrap();
+        assert_eq!(span.span_id, ctx.span_id);
+        assert_eq!(
+            span.parent_span_id,
+            Some([0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31])
+        );
+        assert_eq!(span.kind, SpanKind::Client);
+        assert_eq!(span.name, "GET");
+        assert_eq!(span.start_ns, 1_000);
+        let dump = format!("{span:?}");
+        assert!(
+            !dump.contains("alice") && !dump.contains("secret"),
+            "{dump}"
+        );
+
+        let unsampled = [(
+            "traceparent".to_string(),
+            b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00".to_vec(),
+        )];
+        assert!(run(&engine, &unsampled, &StaticProperties::default())
+            .span
+            .is_none());
+        let no_export = Engine::from_json(b"{}").unwrap();
+        assert!(run(&no_export, &headers, &StaticProperties::default())
+            .span
+            .is_none());
     }
 
     #[test]
@@ -205,9 +292,54 @@ mod tests {
             ],
             &StaticProperties::default(),
         );
-        assert_eq!(out.ops, vec![HeaderOp::Remove("authorization".into())]);
+        assert_eq!(
+            out.ops.last(),
+            Some(&HeaderOp::Remove("authorization".into()))
+        );
         assert_eq!(out.metrics.get(Metric::HeadersRemoved), 2);
         assert_eq!(out.metrics.get(Metric::Requests), 1);
+        assert_eq!(out.metrics.get(Metric::TracesStarted), 1);
+    }
+
+    #[test]
+    fn explicit_removal_wins_over_trace_injection() {
+        let engine = Engine::from_json(
+            br#"{"request_headers":{"remove":["b3"]},"trace":{"propagation":["tracecontext","b3"]}}"#,
+        )
+        .unwrap();
+        let out = run(
+            &engine,
+            &[("b3".into(), b"80f198ee56343ba8-e457b5a2e4d86bd1-1".to_vec())],
+            &StaticProperties::default(),
+        );
+        let b3_ops: Vec<_> = out
+            .ops
+            .iter()
+            .filter(|op| matches!(op, HeaderOp::Set(n, _) | HeaderOp::Remove(n) if n == "b3"))
+            .collect();
+        assert_eq!(b3_ops.len(), 2);
+        assert_eq!(b3_ops.last(), Some(&&HeaderOp::Remove("b3".into())));
+    }
+
+    #[test]
+    fn span_kind_comes_from_the_direction() {
+        let props = StaticProperties::default()
+            .with(&["xds", "listener_direction"], 2u64.to_le_bytes().to_vec());
+        let auto = Engine::from_json(b"{}").unwrap();
+        let kind = |out: RequestOutcome| out.trace.map(|t| t.kind);
+        assert_eq!(kind(run(&auto, &[], &props)), Some(SpanKind::Client));
+        assert_eq!(
+            kind(run(&auto, &[], &StaticProperties::default())),
+            Some(SpanKind::Server)
+        );
+        let inbound = Engine::from_json(br#"{"direction":"inbound"}"#).unwrap();
+        assert_eq!(kind(run(&inbound, &[], &props)), Some(SpanKind::Server));
+    }
+
+    #[test]
+    fn trace_config_errors_carry_the_path() {
+        let err = Engine::from_json(br#"{"trace":{"sampling":1.5}}"#).unwrap_err();
+        assert_eq!(err.path, "trace.sampling");
     }
 
     #[test]

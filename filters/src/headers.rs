@@ -15,6 +15,22 @@ pub enum HeaderOp {
     Set(String, Vec<u8>),
 }
 
+/// Every value of a header, in order: the host's list keeps repeated fields
+/// apart, and some formats must see all of them (two `traceparent` fields
+/// are invalid, `tracestate` fields are joined).
+pub fn values<'a>(headers: &'a [Header], name: &str) -> Vec<&'a [u8]> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice())
+        .collect()
+}
+
+/// Whether any field of this name is present.
+pub fn has(headers: &[Header], name: &str) -> bool {
+    headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+}
+
 /// A header policy compiled once in `on_configure`.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderPolicy {
@@ -112,6 +128,19 @@ mod tests {
             ]
         );
         assert_eq!(removed, 3);
+    }
+
+    #[test]
+    fn values_keeps_every_field_in_order() {
+        let hs = [
+            h("TraceState", b"a=1"),
+            h("x", b"0"),
+            h("tracestate", b"b=2"),
+        ];
+        assert_eq!(values(&hs, "tracestate"), vec![&b"a=1"[..], &b"b=2"[..]]);
+        assert!(values(&hs, "traceparent").is_empty());
+        assert!(has(&hs, "TRACESTATE"));
+        assert!(!has(&hs, "traceparent"));
     }
 
     #[test]

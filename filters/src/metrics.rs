@@ -27,6 +27,21 @@ pub enum Metric {
     SpansFailed,
     /// Export attempts retried.
     ExportRetries,
+    /// New traces: no usable incoming context (absent or invalid).
+    TracesStarted,
+    /// Incoming contexts continued with a new span id.
+    TracesContinued,
+    /// Valid incoming contexts replaced by a new trace (`restart_trace`).
+    TracesRestarted,
+    /// Requests whose traceparent was malformed or repeated.
+    TraceparentInvalid,
+    /// Continued traces whose tracestate was invalid and dropped.
+    TracestateInvalid,
+    /// x-request-id values generated (`request_id: generate`).
+    RequestIdsGenerated,
+    /// Ids not generated because the host's randomness failed; the request
+    /// then goes on with its trace headers untouched.
+    IdGenerationFailures,
 }
 
 impl Metric {
@@ -45,6 +60,13 @@ impl Metric {
         Metric::SpansDropped,
         Metric::SpansFailed,
         Metric::ExportRetries,
+        Metric::TracesStarted,
+        Metric::TracesContinued,
+        Metric::TracesRestarted,
+        Metric::TraceparentInvalid,
+        Metric::TracestateInvalid,
+        Metric::RequestIdsGenerated,
+        Metric::IdGenerationFailures,
     ];
 
     /// The stat name, without the `tracesafe.` prefix.
@@ -63,6 +85,13 @@ impl Metric {
             Metric::SpansDropped => "spans_dropped",
             Metric::SpansFailed => "spans_failed",
             Metric::ExportRetries => "export_retries",
+            Metric::TracesStarted => "traces_started",
+            Metric::TracesContinued => "traces_continued",
+            Metric::TracesRestarted => "traces_restarted",
+            Metric::TraceparentInvalid => "traceparent_invalid",
+            Metric::TracestateInvalid => "tracestate_invalid",
+            Metric::RequestIdsGenerated => "request_ids_generated",
+            Metric::IdGenerationFailures => "id_generation_failures",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::config::ServiceConfig;
 use crate::host::Properties;
+use crate::ids::to_hex as hex;
 use crate::span::{AttrValue, SpanKind, SpanRecord};
 use serde::Serialize;
 
@@ -127,20 +128,6 @@ enum Value {
 const HAS_IS_REMOTE: u32 = 0x100;
 const IS_REMOTE: u32 = 0x200;
 
-/// Lowercase hex, as OTLP JSON and W3C headers want it.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
-                out.push(char::from(d));
-            }
-        }
-    }
-    out
-}
-
 /// Encodes one export request body.
 pub fn encode(resource: &Resource, spans: &[SpanRecord]) -> String {
     let body = Request {
@@ -253,11 +240,6 @@ mod tests {
                 ("service.namespace", "payments")
             ])
         );
-    }
-
-    #[test]
-    fn hex_is_lowercase() {
-        assert_eq!(hex(&[0x00, 0xab, 0x0f, 0xff]), "00ab0fff");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! header bytes cannot reach a span by accident.
 
 use crate::identity::Identities;
+use crate::trace::TraceContext;
+pub use crate::trace::{Link, SpanKind};
 
 /// A value that went through a sanitizer (URL, detectors, method
 /// normalisation). Constructed only inside this crate.
@@ -19,27 +21,10 @@ impl Clean {
     }
 }
 
-/// OTLP span kinds tracesafe emits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SpanKind {
-    /// Inbound: this hop serves the request.
-    Server,
-    /// Outbound: this hop calls another service.
-    Client,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttrValue {
     Str(String),
     Int(i64),
-}
-
-/// A link to another span, e.g. the incoming context of a restarted trace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    pub trace_id: [u8; 16],
-    pub span_id: [u8; 8],
-    pub flags: u8,
 }
 
 /// One finished (or in-progress) span.
@@ -103,24 +88,42 @@ pub fn method(raw: &[u8]) -> Clean {
     )
 }
 
-/// Context ids of the span being built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpanIds {
-    pub trace_id: [u8; 16],
-    pub span_id: [u8; 8],
-    pub parent_span_id: Option<[u8; 8]>,
-    pub flags: u8,
+/// `server.address` from `:authority`: the host only (no userinfo, no
+/// port), and only if it looks like a host name or IP literal, since the
+/// authority is client-controlled.
+pub fn server_address(authority: &[u8]) -> Option<Clean> {
+    let text = std::str::from_utf8(authority).ok()?;
+    let host_port = text.rsplit_once('@').map_or(text, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split_once(']').map(|(h, _)| h)?
+    } else {
+        host_port.split_once(':').map_or(host_port, |(h, _)| h)
+    };
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':');
+    ok.then(|| Clean::new(host.to_ascii_lowercase()))
+}
+
+/// `url.scheme`: only the two schemes HTTP has.
+pub fn scheme(raw: &[u8]) -> Option<Clean> {
+    match raw {
+        b"http" | b"https" => Some(Clean::new(String::from_utf8_lossy(raw))),
+        _ => None,
+    }
 }
 
 impl SpanRecord {
-    /// Starts a span at request headers.
+    /// Starts this hop's span at request headers: its ids are the ones
+    /// forwarded in traceparent, its parent the incoming context, and a
+    /// restarted trace links to the discarded one.
     pub fn start(
-        ids: SpanIds,
-        kind: SpanKind,
+        ctx: &TraceContext,
         start_ns: u64,
         facts: &SpanFacts,
         identities: &Identities,
-        links: Vec<Link>,
     ) -> Self {
         let name = match &facts.route {
             Some(route) => format!("{} {}", facts.method.as_str(), route.as_str()),
@@ -166,16 +169,16 @@ impl SpanRecord {
             attributes.push((k, AttrValue::Int(i64::try_from(n).unwrap_or(i64::MAX))));
         }
         SpanRecord {
-            trace_id: ids.trace_id,
-            span_id: ids.span_id,
-            parent_span_id: ids.parent_span_id,
-            flags: ids.flags,
+            trace_id: ctx.trace_id,
+            span_id: ctx.span_id,
+            parent_span_id: ctx.parent_span_id,
+            flags: ctx.flags,
             name,
-            kind,
+            kind: ctx.kind,
             start_ns,
             end_ns: start_ns,
             attributes,
-            links,
+            links: ctx.link.into_iter().collect(),
             error: false,
         }
     }
@@ -203,13 +206,31 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn ids() -> SpanIds {
-        SpanIds {
+    fn ctx(kind: SpanKind) -> TraceContext {
+        TraceContext {
             trace_id: [1; 16],
             span_id: [2; 8],
             parent_span_id: Some([3; 8]),
             flags: 1,
+            trace_state: None,
+            kind,
+            origin: crate::trace::Origin::Started,
+            link: None,
         }
+    }
+
+    #[test]
+    fn server_address_and_scheme() {
+        assert_eq!(
+            server_address(b"Shop.Example:8443").unwrap().as_str(),
+            "shop.example"
+        );
+        assert_eq!(server_address(b"user:pw@host").unwrap().as_str(), "host");
+        assert_eq!(server_address(b"[::1]:80").unwrap().as_str(), "::1");
+        assert_eq!(server_address(b"a b"), None);
+        assert_eq!(server_address(b"a/b"), None);
+        assert_eq!(scheme(b"https").unwrap().as_str(), "https");
+        assert_eq!(scheme(b"javascript"), None);
     }
 
     #[test]
@@ -240,7 +261,7 @@ mod tests {
             )),
             mtls: true,
         };
-        let mut span = SpanRecord::start(ids(), SpanKind::Server, 10, &facts, &identities, vec![]);
+        let mut span = SpanRecord::start(&ctx(SpanKind::Server), 10, &facts, &identities);
         span.finish(Some(503), 25);
         assert_eq!(span.name, "POST /users/{user}");
         assert!(span.error);
@@ -275,14 +296,8 @@ mod tests {
             method: method(b"GET"),
             ..SpanFacts::default()
         };
-        let mut span = SpanRecord::start(
-            ids(),
-            SpanKind::Client,
-            10,
-            &facts,
-            &Identities::default(),
-            vec![],
-        );
+        let mut span =
+            SpanRecord::start(&ctx(SpanKind::Client), 10, &facts, &Identities::default());
         span.finish(Some(404), 5);
         assert_eq!(span.name, "GET");
         assert!(!span.error);

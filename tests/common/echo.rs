@@ -1,7 +1,7 @@
 //! An upstream that records every request it receives (raw header bytes, in
 //! order) and answers 200 with the headers as JSON.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -63,71 +63,38 @@ impl Echo {
 
     /// The one request carrying `x-test-id: id`.
     pub fn by_test_id(&self, id: &str) -> Received {
-        let all = self.received();
-        let found: Vec<_> = all
-            .iter()
-            .filter(|r| r.get("x-test-id") == Some(id.as_bytes()))
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "expected one request with x-test-id {id}, got {all:#?}"
-        );
-        found[0].clone()
+        one_by_test_id(&self.received(), id)
     }
+}
+
+/// The one request in `all` carrying `x-test-id: id`.
+pub fn one_by_test_id(all: &[Received], id: &str) -> Received {
+    let found: Vec<_> = all
+        .iter()
+        .filter(|r| r.get("x-test-id") == Some(id.as_bytes()))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one request with x-test-id {id}, got {all:#?}"
+    );
+    found[0].clone()
 }
 
 fn serve(stream: TcpStream, rec: Arc<Mutex<Vec<Received>>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
-    loop {
-        let mut line = Vec::new();
-        if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let request_line = String::from_utf8_lossy(&line).trim().to_string();
-        let mut parts = request_line.split(' ');
-        let method = parts.next().unwrap_or_default().to_string();
-        let path = parts.next().unwrap_or_default().to_string();
-        let mut headers = Vec::new();
-        loop {
-            let mut h = Vec::new();
-            if reader.read_until(b'\n', &mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.strip_suffix(b"\r\n").unwrap_or(&h);
-            if h.is_empty() {
-                break;
-            }
-            if let Some(colon) = h.iter().position(|&b| b == b':') {
-                let name = String::from_utf8_lossy(&h[..colon]).to_ascii_lowercase();
-                let value = h[colon + 1..].trim_ascii().to_vec();
-                headers.push((name, value));
-            }
-        }
-        let len: usize = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some(req) = read_request(&mut reader) {
         let json = serde_json::json!({
-            "method": method,
-            "path": path,
-            "headers": headers
+            "method": req.method,
+            "path": req.path,
+            "headers": req.headers
                 .iter()
                 .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
                 .collect::<Vec<_>>(),
         })
         .to_string();
-        rec.lock().unwrap().push(Received {
-            method,
-            path,
-            headers,
-        });
+        rec.lock().unwrap().push(req);
         let resp = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
             json.len(),
@@ -137,4 +104,45 @@ fn serve(stream: TcpStream, rec: Arc<Mutex<Vec<Received>>>) {
             return;
         }
     }
+}
+
+/// Reads one HTTP/1.1 request (head and content-length body); `None` when
+/// the connection closes.
+pub fn read_request(reader: &mut impl BufRead) -> Option<Received> {
+    let mut line = Vec::new();
+    if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let request_line = String::from_utf8_lossy(&line).trim().to_string();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = Vec::new();
+        if reader.read_until(b'\n', &mut h).unwrap_or(0) == 0 {
+            return None;
+        }
+        let h = h.strip_suffix(b"\r\n").unwrap_or(&h);
+        if h.is_empty() {
+            break;
+        }
+        if let Some(colon) = h.iter().position(|&b| b == b':') {
+            let name = String::from_utf8_lossy(&h[..colon]).to_ascii_lowercase();
+            let value = h[colon + 1..].trim_ascii().to_vec();
+            headers.push((name, value));
+        }
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(Received {
+        method,
+        path,
+        headers,
+    })
 }

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod app;
 pub mod certs;
 pub mod collector;
 pub mod echo;

@@ -1,0 +1,427 @@
+//! Trace context at every hop, through real Envoy:
+//! client → inbound listener (tracesafe) → app → outbound listener
+//! (tracesafe) → callee. The app copies trace headers onto its two outbound
+//! calls, as mesh apps must.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::app::App;
+use common::app::CALLS;
+use common::echo::Received;
+use common::envoy::yaml_string;
+use common::{Echo, Envoy, Request};
+use serde_json::{json, Value};
+
+const T: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const P: &str = "00f067aa0ba902b7";
+
+struct Mesh {
+    envoy: Envoy,
+    app: App,
+    callee: Echo,
+}
+
+/// What one client request produced: the request the app received and the
+/// app's outbound calls as the callee received them.
+struct Hops {
+    app: Received,
+    calls: Vec<Received>,
+}
+
+impl Mesh {
+    fn start(template: &str, inbound: Value, outbound: Value) -> Mesh {
+        let callee = Echo::start();
+        let app = App::start();
+        let envoy = Envoy::start(
+            template,
+            &[
+                ("INBOUND_CONFIG", yaml_string(&inbound.to_string())),
+                ("OUTBOUND_CONFIG", yaml_string(&outbound.to_string())),
+                ("APP_PORT", app.port.to_string()),
+                ("UPSTREAM_PORT", callee.port.to_string()),
+                ("COLLECTOR_PORT", unused_port().to_string()),
+            ],
+            &[],
+        );
+        app.call_through(envoy.port("outbound"));
+        Mesh { envoy, app, callee }
+    }
+
+    /// Plain mesh: both sides `direction`-tagged, `trace` applied to both.
+    fn both(trace: Value) -> Mesh {
+        Self::start(
+            "mesh.yaml",
+            json!({"direction": "inbound", "trace": trace}),
+            json!({"direction": "outbound", "trace": trace}),
+        )
+    }
+
+    fn send(&self, id: &str, headers: &[(&str, &str)]) -> Hops {
+        let mut req = Request::get("/orders/1").header("x-test-id", id);
+        for (n, v) in headers {
+            req = req.header(n, v);
+        }
+        let resp = req.send(self.envoy.port("inbound")).unwrap();
+        assert_eq!(
+            resp.status,
+            200,
+            "{}\n{}",
+            resp.body_text(),
+            self.envoy.log()
+        );
+        Hops {
+            app: self.app.by_test_id(id),
+            calls: (1..=CALLS)
+                .map(|n| self.callee.by_test_id(&format!("{id}/{n}")))
+                .collect(),
+        }
+    }
+}
+
+/// A port nothing listens on: the OpenTelemetry collector of the tracing
+/// configs (export fails, requests do not care).
+fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A traceparent the request carries exactly once, split into
+/// (trace-id, parent-id, flags) after checking it is valid version 00.
+fn traceparent(r: &Received) -> (String, String, String) {
+    let all = r.all("traceparent");
+    assert_eq!(all.len(), 1, "one traceparent field expected: {r:#?}");
+    let v = std::str::from_utf8(all[0]).unwrap();
+    let parts: Vec<&str> = v.split('-').collect();
+    assert_eq!(v.len(), 55, "{v}");
+    assert_eq!(parts.len(), 4, "{v}");
+    assert_eq!(parts[0], "00", "{v}");
+    let hex = |s: &str| {
+        s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    };
+    assert!(parts[1..].iter().all(|p| hex(p)), "{v}");
+    assert_ne!(parts[1], "0".repeat(32));
+    assert_ne!(parts[2], "0".repeat(16));
+    (parts[1].into(), parts[2].into(), parts[3].into())
+}
+
+fn tp(trace: &str, parent: &str, flags: &str) -> String {
+    format!("00-{trace}-{parent}-{flags}")
+}
+
+#[test]
+fn every_outbound_call_keeps_the_trace_id_with_its_own_parent_id() {
+    let mesh = Mesh::both(json!({}));
+    let hops = mesh.send(
+        "cont",
+        &[
+            ("traceparent", &tp(T, P, "01")),
+            ("tracestate", "congo=t61rcWkgMzE"),
+        ],
+    );
+    let (trace, server_span, flags) = traceparent(&hops.app);
+    assert_eq!((trace.as_str(), flags.as_str()), (T, "01"));
+    assert_ne!(server_span, P);
+    assert_eq!(hops.app.all("tracestate"), vec![&b"congo=t61rcWkgMzE"[..]]);
+
+    let mut client_spans = Vec::new();
+    for call in &hops.calls {
+        let (trace, span, flags) = traceparent(call);
+        assert_eq!((trace.as_str(), flags.as_str()), (T, "01"));
+        assert_eq!(call.all("tracestate"), vec![&b"congo=t61rcWkgMzE"[..]]);
+        client_spans.push(span);
+    }
+    assert_ne!(client_spans[0], client_spans[1]);
+    for span in &client_spans {
+        assert_ne!(span, &server_span);
+        assert_ne!(span, P);
+    }
+    assert_eq!(mesh.envoy.counter("traces_continued"), 3);
+    assert_eq!(mesh.envoy.counter("traces_started"), 0);
+    mesh.envoy.assert_no_trap();
+}
+
+#[test]
+fn a_request_without_context_starts_one_trace_for_all_hops() {
+    let mesh = Mesh::both(json!({}));
+    let hops = mesh.send("new", &[]);
+    let (trace, server_span, flags) = traceparent(&hops.app);
+    assert_eq!(flags, "03", "sampled, random trace-id");
+    let spans: Vec<String> = hops
+        .calls
+        .iter()
+        .map(|c| {
+            let (t, s, f) = traceparent(c);
+            assert_eq!((t.as_str(), f.as_str()), (trace.as_str(), "03"));
+            s
+        })
+        .collect();
+    assert_ne!(spans[0], spans[1]);
+    assert!(!spans.contains(&server_span));
+    assert_eq!(mesh.envoy.counter("traces_started"), 1);
+    assert_eq!(mesh.envoy.counter("traces_continued"), 2);
+}
+
+#[test]
+fn invalid_traceparent_restarts_the_trace_and_drops_tracestate() {
+    let mesh = Mesh::both(json!({}));
+    let cases: [(&str, Vec<(&str, String)>); 4] = [
+        (
+            "upper",
+            vec![("traceparent", tp(&T.to_uppercase(), P, "01"))],
+        ),
+        ("ff", vec![("traceparent", format!("ff-{T}-{P}-01"))]),
+        (
+            "long",
+            vec![("traceparent", format!("{}-x", tp(T, P, "01")))],
+        ),
+        (
+            "twice",
+            vec![
+                ("traceparent", tp(T, P, "01")),
+                (
+                    "traceparent",
+                    tp("12345678901234567890123456789012", P, "01"),
+                ),
+            ],
+        ),
+    ];
+    for (id, tps) in &cases {
+        let mut headers: Vec<(&str, &str)> = tps.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        headers.push(("tracestate", "congo=t61rcWkgMzE"));
+        let hops = mesh.send(id, &headers);
+        let (trace, _, flags) = traceparent(&hops.app);
+        assert_ne!(trace, T, "{id}");
+        assert_ne!(trace, "12345678901234567890123456789012", "{id}");
+        assert_eq!(flags, "03", "{id}");
+        assert!(!hops.app.has("tracestate"), "{id}: {:#?}", hops.app);
+        for call in &hops.calls {
+            assert_eq!(traceparent(call).0, trace, "{id}");
+            assert!(!call.has("tracestate"), "{id}");
+        }
+    }
+    let n = cases.len() as u64;
+    assert_eq!(mesh.envoy.counter("traceparent_invalid"), n);
+    assert_eq!(mesh.envoy.counter("traces_started"), n);
+    assert_eq!(mesh.envoy.counter("traces_continued"), 2 * n);
+}
+
+#[test]
+fn invalid_tracestate_is_dropped_whole() {
+    let mesh = Mesh::both(json!({}));
+    let hops = mesh.send(
+        "ts",
+        &[
+            ("traceparent", &tp(T, P, "01")),
+            ("tracestate", "congo=t61rcWkgMzE"),
+            ("tracestate", "@rojo=00f067aa0ba902b7"),
+        ],
+    );
+    assert_eq!(traceparent(&hops.app).0, T);
+    assert!(!hops.app.has("tracestate"));
+    assert_eq!(mesh.envoy.counter("tracestate_invalid"), 1);
+}
+
+#[test]
+fn b3_only_input_becomes_a_valid_traceparent_with_a_padded_trace_id() {
+    let mesh = Mesh::both(json!({}));
+    let hops = mesh.send("b3", &[("b3", "80f198ee56343ba8-e457b5a2e4d86bd1-1")]);
+    let (trace, span, flags) = traceparent(&hops.app);
+    assert_eq!(trace, "000000000000000080f198ee56343ba8");
+    assert_eq!(flags, "01", "sampled; a padded id is not vouched random");
+    assert_ne!(span, "e457b5a2e4d86bd1");
+    for call in &hops.calls {
+        assert_eq!(traceparent(call).0, trace);
+    }
+}
+
+#[test]
+fn every_configured_format_carries_the_same_ids() {
+    let mesh = Mesh::both(json!({"propagation": ["tracecontext", "b3", "b3multi", "jaeger"]}));
+    let hops = mesh.send(
+        "multi",
+        &[
+            ("x-b3-traceid", T),
+            ("x-b3-spanid", P),
+            ("x-b3-parentspanid", "1111111111111111"),
+            ("x-b3-sampled", "1"),
+        ],
+    );
+    for r in std::iter::once(&hops.app).chain(&hops.calls) {
+        let (trace, span, flags) = traceparent(r);
+        assert_eq!((trace.as_str(), flags.as_str()), (T, "01"));
+        assert_eq!(r.text("b3"), Some(format!("{T}-{span}-1")));
+        assert_eq!(r.text("x-b3-traceid").as_deref(), Some(T));
+        assert_eq!(r.text("x-b3-spanid"), Some(span.clone()));
+        assert_eq!(r.text("x-b3-sampled").as_deref(), Some("1"));
+        assert!(!r.has("x-b3-parentspanid"));
+        assert_eq!(r.text("uber-trace-id"), Some(format!("{T}:{span}:0:01")));
+    }
+}
+
+#[test]
+fn restart_mode_starts_a_new_trace_at_the_front_gate() {
+    let mesh = Mesh::start(
+        "mesh.yaml",
+        json!({"direction": "inbound", "trace": {"restart_trace": true}}),
+        json!({"direction": "outbound"}),
+    );
+    let hops = mesh.send(
+        "restart",
+        &[
+            ("traceparent", &tp(T, P, "00")),
+            ("tracestate", "congo=t61rcWkgMzE"),
+        ],
+    );
+    let (trace, _, flags) = traceparent(&hops.app);
+    assert_ne!(trace, T);
+    assert_eq!(
+        flags, "03",
+        "the caller's sampled=0 does not bind a restart"
+    );
+    assert!(!hops.app.has("tracestate"));
+    for call in &hops.calls {
+        assert_eq!(traceparent(call).0, trace);
+    }
+    assert_eq!(mesh.envoy.counter("traces_restarted"), 1);
+    assert_eq!(mesh.envoy.counter("traces_continued"), 2);
+}
+
+#[test]
+fn sampling_override_per_policy() {
+    let mesh = Mesh::start(
+        "mesh.yaml",
+        json!({"direction": "inbound", "trace": {"sampling": "never"}}),
+        json!({"direction": "outbound", "trace": {"sampling": "always"}}),
+    );
+    let hops = mesh.send("override", &[("traceparent", &tp(T, P, "03"))]);
+    assert_eq!(
+        traceparent(&hops.app).2,
+        "02",
+        "never: sampled cleared, random kept"
+    );
+    for call in &hops.calls {
+        assert_eq!(
+            traceparent(call).2,
+            "03",
+            "always: sampled whatever the parent said"
+        );
+    }
+}
+
+#[test]
+fn request_id_is_generated_once_and_kept_downstream() {
+    let mesh = Mesh::both(json!({"request_id": "generate"}));
+    let hops = mesh.send("rid", &[]);
+    let id = hops.app.text("x-request-id").unwrap();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(&id[14..15], "4", "UUID version 4: {id}");
+    for call in &hops.calls {
+        assert_eq!(call.all("x-request-id"), vec![id.as_bytes()]);
+    }
+    let hops = mesh.send("rid-kept", &[("x-request-id", "client-chosen-1")]);
+    assert_eq!(
+        hops.app.text("x-request-id").as_deref(),
+        Some("client-chosen-1")
+    );
+    for call in &hops.calls {
+        assert_eq!(
+            call.text("x-request-id").as_deref(),
+            Some("client-chosen-1")
+        );
+    }
+    assert_eq!(mesh.envoy.counter("request_ids_generated"), 1);
+}
+
+/// Setup 1: Envoy's OpenTelemetry tracer records spans with
+/// `no_context_propagation: true`; the headers are tracesafe's.
+#[test]
+fn tracesafe_owns_propagation_next_to_envoy_tracing() {
+    let trace = json!({"tracestate_key": "tracesafe"});
+    let mesh = Mesh::start(
+        "mesh-tracing-tracesafe.yaml",
+        json!({"direction": "inbound", "trace": trace}),
+        json!({"direction": "outbound", "trace": trace}),
+    );
+    let hops = mesh.send(
+        "own",
+        &[("traceparent", &tp(T, P, "01")), ("tracestate", "congo=1")],
+    );
+    for r in std::iter::once(&hops.app).chain(&hops.calls) {
+        let (trace, span, _) = traceparent(r);
+        assert_eq!(trace, T);
+        // Only tracesafe writes this entry, so the headers are tracesafe's.
+        assert_eq!(
+            r.text("tracestate"),
+            Some(format!("tracesafe={span},congo=1"))
+        );
+    }
+    assert_eq!(mesh.envoy.counter("traces_continued"), 3);
+    // Envoy's tracer did trace every request.
+    assert_eq!(mesh.envoy.stat("http.inbound.tracing.random_sampling"), 1);
+    assert_eq!(mesh.envoy.stat("http.outbound.tracing.random_sampling"), 2);
+}
+
+/// Why the two setups exist: with Envoy's tracer propagating, whatever a
+/// filter writes to traceparent/tracestate is overwritten in the router.
+#[test]
+fn envoy_tracer_overwrites_what_tracesafe_writes() {
+    let trace = json!({"tracestate_key": "tracesafe"});
+    let mesh = Mesh::start(
+        "mesh-tracing-envoy.yaml",
+        json!({"direction": "inbound", "trace": trace}),
+        json!({"direction": "outbound", "trace": trace}),
+    );
+    let hops = mesh.send(
+        "overwritten",
+        &[("traceparent", &tp(T, P, "01")), ("tracestate", "congo=1")],
+    );
+    assert_eq!(traceparent(&hops.app).0, T);
+    assert_eq!(hops.app.text("tracestate").as_deref(), Some("congo=1"));
+    assert_eq!(mesh.envoy.counter("traces_continued"), 3);
+}
+
+/// Setup 2: Envoy's OpenTelemetry tracer propagates; tracesafe runs with
+/// `trace_context: envoy` and leaves every trace header alone.
+#[test]
+fn envoy_tracer_owns_propagation() {
+    let mesh = Mesh::start(
+        "mesh-tracing-envoy.yaml",
+        json!({"direction": "inbound", "trace": {"trace_context": "envoy"}}),
+        json!({"direction": "outbound", "trace": {"trace_context": "envoy"}}),
+    );
+    let b3 = "80f198ee56343ba8-e457b5a2e4d86bd1-1";
+    let hops = mesh.send(
+        "envoy",
+        &[
+            ("traceparent", &tp(T, P, "01")),
+            ("tracestate", "congo=1"),
+            ("b3", b3),
+        ],
+    );
+    let (trace, server_span, _) = traceparent(&hops.app);
+    assert_eq!(trace, T);
+    assert_ne!(server_span, P, "Envoy's span is the parent now");
+    assert_eq!(hops.app.text("tracestate").as_deref(), Some("congo=1"));
+    let mut spans = Vec::new();
+    for call in &hops.calls {
+        let (t, s, _) = traceparent(call);
+        assert_eq!(t, T);
+        assert_ne!(s, server_span);
+        spans.push(s);
+        assert_eq!(
+            call.text("b3").as_deref(),
+            Some(b3),
+            "tracesafe left b3 alone"
+        );
+    }
+    assert_ne!(spans[0], spans[1]);
+    assert_eq!(mesh.envoy.counter("requests"), 3);
+    for c in ["traces_started", "traces_continued", "traces_restarted"] {
+        assert_eq!(mesh.envoy.counter(c), 0, "{c}");
+    }
+}
