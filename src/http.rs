@@ -38,7 +38,7 @@ impl HttpContext for Request {
                 HeaderOp::Set(name, value) => self.set_http_request_header_bytes(name, Some(value)),
             }
         }
-        self.stats.record(&outcome.metrics);
+        self.stats.record(&outcome);
         Action::Continue
     }
 }

@@ -29,8 +29,8 @@ impl RootContext for Root {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         match Engine::from_json(&bytes) {
             Ok(engine) => {
+                self.stats = Rc::new(stats::Stats::define(engine.policy_names()));
                 self.engine = Some(Rc::new(engine));
-                self.stats = Rc::new(stats::Stats::define());
                 true
             }
             Err(err) => {

@@ -5,9 +5,10 @@ use crate::config::{self, ConfigError, DirectionConfig, PluginConfig, PolicyConf
 use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::metrics::{Metric, Metrics};
+use crate::policy::{PolicySet, Selected};
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     Inbound,
     Outbound,
@@ -39,7 +40,7 @@ impl Direction {
 #[derive(Debug, Clone)]
 pub struct Engine {
     direction: DirectionConfig,
-    policy: Policy,
+    policies: PolicySet,
 }
 
 /// One policy, compiled.
@@ -69,6 +70,14 @@ pub fn join(base: &str, field: &str) -> String {
     }
 }
 
+/// The first of a non-empty error list.
+fn first(errors: Vec<ConfigError>) -> ConfigError {
+    errors
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| ConfigError::new("", "invalid configuration"))
+}
+
 /// One request as the host sees it.
 pub struct RequestInput<'a> {
     pub headers: &'a [Header],
@@ -79,6 +88,8 @@ pub struct RequestInput<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestOutcome {
     pub direction: Option<Direction>,
+    /// The policy that applied and why (rule, route metadata or default).
+    pub policy: Selected,
     pub ops: Vec<HeaderOp>,
     pub metrics: Metrics,
 }
@@ -87,14 +98,44 @@ impl Engine {
     /// Parses and compiles the plugin configuration; any error refuses the
     /// plugin (fail closed).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
-        Self::compile(&config::parse(bytes)?)
+        Self::from_json_all(bytes).map_err(first)
+    }
+
+    /// Like [`Engine::from_json`], but reports every error it finds
+    /// (`tracesafe check`).
+    pub fn from_json_all(bytes: &[u8]) -> Result<Self, Vec<ConfigError>> {
+        let (cfg, mut errors) = config::parse_all(bytes);
+        let engine = Self::build(&cfg, &mut errors);
+        match engine {
+            Some(engine) if errors.is_empty() => Ok(engine),
+            _ => Err(errors),
+        }
     }
 
     pub fn compile(cfg: &PluginConfig) -> Result<Self, ConfigError> {
-        Ok(Self {
+        let mut errors = Vec::new();
+        match Self::build(cfg, &mut errors) {
+            Some(engine) if errors.is_empty() => Ok(engine),
+            _ => Err(first(errors)),
+        }
+    }
+
+    fn build(cfg: &PluginConfig, errors: &mut Vec<ConfigError>) -> Option<Self> {
+        Some(Self {
             direction: cfg.global.direction,
-            policy: Policy::compile(&cfg.policy, "")?,
+            policies: PolicySet::compile(cfg, errors)?,
         })
+    }
+
+    /// Policy names, `default` first; `RequestOutcome::policy.index` is a
+    /// position in this list.
+    pub fn policy_names(&self) -> impl Iterator<Item = &str> {
+        self.policies.names()
+    }
+
+    /// The compiled policies and rules.
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
     }
 
     /// Config first, then the listener's `traffic_direction`.
@@ -116,10 +157,13 @@ impl Engine {
     ) -> RequestOutcome {
         let mut metrics = Metrics::default();
         metrics.add(Metric::Requests, 1);
-        let (ops, removed) = self.policy.request_headers.decide(input.headers);
+        let direction = self.direction(input.properties);
+        let (policy, selected) = self.policies.select(input, direction, &mut metrics);
+        let (ops, removed) = policy.request_headers.decide(input.headers);
         metrics.add(Metric::HeadersRemoved, removed);
         RequestOutcome {
-            direction: self.direction(input.properties),
+            direction,
+            policy: selected,
             ops,
             metrics,
         }

@@ -3,12 +3,16 @@
 
 pub mod config;
 pub mod engine;
+pub mod extends;
 pub mod headers;
 pub mod host;
 pub mod metrics;
+pub mod policy;
+pub mod presets;
 
 pub use config::{ConfigError, PluginConfig};
 pub use engine::{Direction, Engine, RequestInput, RequestOutcome};
 pub use headers::{Header, HeaderOp};
 pub use host::{Entropy, Properties};
 pub use metrics::{Metric, Metrics};
+pub use policy::{Reason, Selected};

@@ -8,17 +8,25 @@ pub enum Metric {
     Requests,
     /// Header fields removed by policy.
     HeadersRemoved,
+    /// Route metadata named a policy that is not configured; the rules
+    /// decided instead.
+    UnknownRoutePolicy,
 }
 
 impl Metric {
     /// Every metric, so the adapter can define them all in `on_configure`.
-    pub const ALL: &'static [Metric] = &[Metric::Requests, Metric::HeadersRemoved];
+    pub const ALL: &'static [Metric] = &[
+        Metric::Requests,
+        Metric::HeadersRemoved,
+        Metric::UnknownRoutePolicy,
+    ];
 
     /// The stat name, without the `tracesafe.` prefix.
     pub fn name(self) -> &'static str {
         match self {
             Metric::Requests => "requests",
             Metric::HeadersRemoved => "headers_removed",
+            Metric::UnknownRoutePolicy => "route_policy_unknown",
         }
     }
 }
