@@ -2,6 +2,7 @@
 //! request getting the policy its route, rules or route metadata select.
 //! Every policy removes a header named after it, so the headers the
 //! upstream received show which policy ran.
+#![allow(clippy::unwrap_used)] // test helpers, not only #[test] fns
 
 mod common;
 
