@@ -71,8 +71,9 @@ run_tests() {
   cargo fmt --all -- --check
   log "cargo clippy (native)"
   cargo clippy --quiet --workspace --all-targets -- -D warnings
-  log "cargo test (native unit tests)"
+  log "cargo test (native unit tests, tracesafe CLI)"
   cargo test --workspace --lib --bins
+  cargo test -p tracesafe-filters --test '*'
   log "filters test vectors inside a wasm engine (wasm32-unknown-unknown, Node)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p tracesafe-filters --lib --target wasm32-unknown-unknown

@@ -30,9 +30,8 @@ pub struct PluginConfig {
 }
 
 /// Plugin-wide settings: they describe the sidecar, not a route.
-///
-/// Every field must have a default: `tracesafe check` validates each
-/// top-level field on its own.
+// Every field must have a default: `tracesafe check` validates each
+// top-level field on its own.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GlobalConfig {
@@ -46,6 +45,7 @@ pub struct GlobalConfig {
     /// Named policies, each with the same fields as the top-level (default)
     /// policy plus `extends`. Names: lowercase letters, digits, `-` and `_`.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$" }))]
     pub policies: BTreeMap<String, PolicySource>,
     /// Ordered rules choosing a policy per request; the first match wins,
     /// and the top-level policy (`default`) applies when none matches.
@@ -72,9 +72,8 @@ pub enum DirectionConfig {
 
 /// Everything that can differ per route: trace, header, baggage, URL, token
 /// and identity settings.
-///
-/// Every field must have a default: policies are validated field by field,
-/// and `extends` merges them before this struct is deserialized.
+// Every field must have a default: policies are validated field by field,
+// and `extends` merges them before this struct is deserialized.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {

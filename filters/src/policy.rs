@@ -159,6 +159,11 @@ impl PolicySet {
         self.names.iter().map(|n| &**n)
     }
 
+    /// How many rules there are.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
     /// Chooses the policy for one request.
     pub fn select(
         &self,
