@@ -57,6 +57,113 @@ build() {
   log "dist/tracesafe.wasm: $(stat -c %s dist/tracesafe.wasm) bytes, sha256 $(cut -d' ' -f1 dist/tracesafe.wasm.sha256)"
 }
 
+# Writes an OCI image layout (oci-layout, index.json, blobs/sha256/...) with
+# one tar+gzip layer holding plugin.wasm, the format Istio and Envoy Gateway
+# pull. Deterministic: fixed tar metadata and a gzip header without time or
+# name, so the same wasm always gives the same manifest digest.
+#   oci_layout WASM OUT_DIR TAG   prints the manifest digest
+oci_layout() {
+  python3 - "$@" <<'PY'
+import gzip, hashlib, io, json, os, shutil, sys, tarfile
+
+wasm_path, out, tag = sys.argv[1:4]
+wasm = open(wasm_path, "rb").read()
+
+def blob(data, media_type):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    path = os.path.join(out, "blobs", "sha256", digest.split(":", 1)[1])
+    with open(path, "wb") as f:
+        f.write(data)
+    return {"mediaType": media_type, "digest": digest, "size": len(data)}
+
+def canonical(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+shutil.rmtree(out, ignore_errors=True)
+os.makedirs(os.path.join(out, "blobs", "sha256"))
+
+tar_bytes = io.BytesIO()
+with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+    info = tarfile.TarInfo("plugin.wasm")
+    info.size, info.mode, info.mtime = len(wasm), 0o644, 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    tar.addfile(info, io.BytesIO(wasm))
+layer_tar = tar_bytes.getvalue()
+gz = io.BytesIO()
+with gzip.GzipFile(filename="", mode="wb", fileobj=gz, compresslevel=9, mtime=0) as f:
+    f.write(layer_tar)
+
+layer = blob(gz.getvalue(), "application/vnd.oci.image.layer.v1.tar+gzip")
+config = blob(canonical({
+    "architecture": "wasm",
+    "os": "wasi",
+    "config": {},
+    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_tar).hexdigest()]},
+}), "application/vnd.oci.image.config.v1+json")
+manifest = blob(canonical({
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": config,
+    "layers": [layer],
+}), "application/vnd.oci.image.manifest.v1+json")
+manifest["annotations"] = {"org.opencontainers.image.ref.name": tag}
+with open(os.path.join(out, "index.json"), "wb") as f:
+    f.write(canonical({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [manifest],
+    }))
+with open(os.path.join(out, "oci-layout"), "wb") as f:
+    f.write(canonical({"imageLayoutVersion": "1.0.0"}))
+print(manifest["digest"])
+PY
+}
+
+version() {
+  awk -F'"' '/^\[workspace.package\]/{p=1} p && /^version/{print $2; exit}' Cargo.toml
+}
+
+image() {
+  build
+  local tag digest
+  tag=$(version)
+  digest=$(oci_layout dist/tracesafe.wasm dist/image "$tag")
+  echo "$digest" > dist/image.digest
+  log "dist/image (OCI layout, tag $tag): manifest digest $digest"
+  echo "$digest"
+}
+
+# An independent reader (umoci, from Debian) must accept the layout, verify
+# its digests and unpack exactly our wasm; two runs must give one digest.
+ensure_umoci() {
+  command -v umoci >/dev/null && return
+  log "installing umoci (Debian package)"
+  if [ "$(id -u)" != 0 ]; then
+    echo "umoci is missing: apt-get install umoci" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q umoci >/dev/null ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q umoci >/dev/null; }
+}
+
+image_test() {
+  ensure_umoci
+  log "OCI image: deterministic, and umoci unpacks the same plugin.wasm"
+  local tmp tag first second
+  tmp=$(mktemp -d)
+  tag=$(version)
+  first=$(oci_layout dist/tracesafe.wasm "$tmp/a" "$tag")
+  second=$(oci_layout dist/tracesafe.wasm "$tmp/b" "$tag")
+  [ "$first" = "$second" ] || { echo "image digest differs between runs: $first $second" >&2; exit 1; }
+  umoci raw unpack --rootless --image "$tmp/a:$tag" "$tmp/rootfs" 2>"$tmp/umoci.log" ||
+    { cat "$tmp/umoci.log" >&2; exit 1; }
+  [ "$(ls -A "$tmp/rootfs")" = "plugin.wasm" ] || { ls -la "$tmp/rootfs" >&2; exit 1; }
+  cmp dist/tracesafe.wasm "$tmp/rootfs/plugin.wasm"
+  umoci stat --image "$tmp/a:$tag" --json > "$tmp/stat.json"
+  rm -rf "$tmp"
+}
+
 demo() {
   build
   ensure_envoy
@@ -71,13 +178,15 @@ run_tests() {
   cargo fmt --all -- --check
   log "cargo clippy (native)"
   cargo clippy --quiet --workspace --all-targets -- -D warnings
-  log "cargo test (native unit tests)"
+  log "cargo test (native unit tests, tracesafe CLI)"
   cargo test --workspace --lib --bins
+  cargo test -p tracesafe-filters --test '*'
   log "filters test vectors inside a wasm engine (wasm32-unknown-unknown, Node)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p tracesafe-filters --lib --target wasm32-unknown-unknown
   log "integration tests through real Envoy $ENVOY_VERSION"
   cargo test -p tracesafe --tests
+  image_test
   log "all tests passed"
 }
 
@@ -86,6 +195,7 @@ shift || true
 case "$cmd" in
   build) build ;;
   demo) demo ;;
+  image) image ;;
   test) run_tests ;;
   *) echo "usage: $0 [build|demo|test|bench|image]" >&2; exit 2 ;;
 esac

@@ -53,7 +53,7 @@ impl SpanSink {
             Ok(mut e) => e.push(span, &mut metrics),
             Err(_) => metrics.add(tracesafe_filters::Metric::SpansDropped, 1),
         }
-        self.stats.record(&metrics);
+        self.stats.record_metrics(&metrics);
     }
 
     /// Called on the root tick: sends the next batch if one is due.
@@ -82,7 +82,7 @@ impl SpanSink {
         if sent.is_err() {
             let mut metrics = Metrics::default();
             e.on_response(None, None, now, &mut metrics);
-            self.stats.record(&metrics);
+            self.stats.record_metrics(&metrics);
         }
     }
 
@@ -92,6 +92,6 @@ impl SpanSink {
         if let Ok(mut e) = self.exporter.try_borrow_mut() {
             e.on_response(status, retry_after_s, now_ms(), &mut metrics);
         }
-        self.stats.record(&metrics);
+        self.stats.record_metrics(&metrics);
     }
 }

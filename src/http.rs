@@ -59,7 +59,7 @@ impl HttpContext for Request {
             // must already be the dotted filter-state name.
             let _ = hostcalls::set_property(vec![key], Some(value.as_bytes()));
         }
-        self.stats.record(&outcome.metrics);
+        self.stats.record(&outcome);
         if self.sink.is_some() {
             self.span = outcome.span;
         }

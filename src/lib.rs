@@ -53,7 +53,7 @@ impl RootContext for Root {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         match Engine::from_json(&bytes) {
             Ok(engine) => {
-                self.stats = Rc::new(stats::Stats::define());
+                self.stats = Rc::new(stats::Stats::define(engine.policy_names()));
                 self.sink = engine.export().map(|cfg| {
                     let resource = Resource::for_workload(engine.service(), &host::HostProperties);
                     self.set_tick_period(export::tick_period(cfg.flush_interval_ms));

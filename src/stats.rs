@@ -1,35 +1,51 @@
-//! Envoy stats for `tracesafe_filters::Metric`, defined once per VM.
+//! Envoy stats for `tracesafe_filters::Metric` and per-policy request
+//! counters, defined once per configuration.
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
-use tracesafe_filters::{Metric, Metrics};
+use tracesafe_filters::{Metric, Metrics, RequestOutcome};
 
-/// Metric ids in `Metric::ALL` order; `None` where the host refused one.
+/// Metric ids; `None` where the host refused one.
 #[derive(Default)]
-pub struct Stats(Vec<Option<u32>>);
+pub struct Stats {
+    /// In `Metric::ALL` order.
+    fixed: Vec<Option<u32>>,
+    /// `tracesafe.policy.<name>.requests`, in `Engine::policy_names` order.
+    /// Policy names are validated to `[a-z0-9_-]`, so they cannot add stat
+    /// name segments.
+    policies: Vec<Option<u32>>,
+}
+
+fn counter(name: &str) -> Option<u32> {
+    hostcalls::define_metric(MetricType::Counter, name).ok()
+}
 
 impl Stats {
-    pub fn define() -> Self {
-        Stats(
-            Metric::ALL
+    pub fn define<'a>(policy_names: impl Iterator<Item = &'a str>) -> Self {
+        Stats {
+            fixed: Metric::ALL
                 .iter()
-                .map(|m| {
-                    hostcalls::define_metric(
-                        MetricType::Counter,
-                        &format!("tracesafe.{}", m.name()),
-                    )
-                    .ok()
-                })
+                .map(|m| counter(&format!("tracesafe.{}", m.name())))
                 .collect(),
-        )
+            policies: policy_names
+                .map(|p| counter(&format!("tracesafe.policy.{p}.requests")))
+                .collect(),
+        }
     }
 
-    pub fn record(&self, metrics: &Metrics) {
+    pub fn record(&self, outcome: &RequestOutcome) {
+        self.record_metrics(&outcome.metrics);
+        if let Some(id) = self.policies.get(outcome.policy.index).copied().flatten() {
+            let _ = hostcalls::increment_metric(id, 1);
+        }
+    }
+
+    pub fn record_metrics(&self, metrics: &Metrics) {
         for (metric, n) in metrics.iter() {
             let id = Metric::ALL
                 .iter()
                 .position(|m| *m == metric)
-                .and_then(|i| self.0.get(i).copied().flatten());
+                .and_then(|i| self.fixed.get(i).copied().flatten());
             if let (Some(id), Ok(n)) = (id, i64::try_from(n)) {
                 let _ = hostcalls::increment_metric(id, n);
             }

@@ -9,11 +9,12 @@ use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
+use crate::policy::{PolicySet, Selected};
 use crate::span::{self, Clean, SpanFacts, SpanRecord};
 use crate::trace::{TraceContext, TracePolicy};
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     Inbound,
     Outbound,
@@ -48,7 +49,7 @@ pub struct Engine {
     service: ServiceConfig,
     export: Option<ExportConfig>,
     identity: IdentityPolicy,
-    policy: Policy,
+    policies: PolicySet,
 }
 
 /// One policy, compiled.
@@ -88,6 +89,14 @@ pub fn join(base: &str, field: &str) -> String {
     }
 }
 
+/// The first of a non-empty error list.
+fn first_error(errors: Vec<ConfigError>) -> ConfigError {
+    errors
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| ConfigError::new("", "invalid configuration"))
+}
+
 /// One request as the host sees it.
 pub struct RequestInput<'a> {
     pub headers: &'a [Header],
@@ -101,6 +110,8 @@ pub struct RequestInput<'a> {
 pub struct RequestOutcome {
     pub direction: Option<Direction>,
     pub identities: Identities,
+    /// The policy that applied and why (rule, route metadata or default).
+    pub policy: Selected,
     pub ops: Vec<HeaderOp>,
     /// The span this hop records, started at request headers; the adapter
     /// finishes it at the end of the stream and queues it for export.
@@ -131,19 +142,42 @@ impl Engine {
     /// Parses and compiles the plugin configuration; any error refuses the
     /// plugin (fail closed).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
-        Self::compile(&config::parse(bytes)?)
+        Self::from_json_all(bytes).map_err(first_error)
+    }
+
+    /// Like [`Engine::from_json`], but reports every error it finds
+    /// (`tracesafe check`).
+    pub fn from_json_all(bytes: &[u8]) -> Result<Self, Vec<ConfigError>> {
+        let (cfg, mut errors) = config::parse_all(bytes);
+        let engine = Self::build(&cfg, &mut errors);
+        match engine {
+            Some(engine) if errors.is_empty() => Ok(engine),
+            _ => Err(errors),
+        }
     }
 
     pub fn compile(cfg: &PluginConfig) -> Result<Self, ConfigError> {
-        if let Some(export) = &cfg.global.export {
-            export.validate("export")?;
+        let mut errors = Vec::new();
+        match Self::build(cfg, &mut errors) {
+            Some(engine) if errors.is_empty() => Ok(engine),
+            _ => Err(first_error(errors)),
         }
-        Ok(Self {
+    }
+
+    fn build(cfg: &PluginConfig, errors: &mut Vec<ConfigError>) -> Option<Self> {
+        if let Some(export) = &cfg.global.export {
+            export.validate("export").map_err(|e| errors.push(e)).ok();
+        }
+        let identity = IdentityPolicy::compile(&cfg.global.identity, "identity")
+            .map_err(|e| errors.push(e))
+            .ok();
+        let policies = PolicySet::compile(cfg, errors);
+        Some(Self {
             direction: cfg.global.direction,
             service: cfg.global.service.clone(),
             export: cfg.global.export.clone(),
-            identity: IdentityPolicy::compile(&cfg.global.identity, "identity")?,
-            policy: Policy::compile(&cfg.policy, "")?,
+            identity: identity?,
+            policies: policies?,
         })
     }
 
@@ -154,6 +188,17 @@ impl Engine {
 
     pub fn service(&self) -> &ServiceConfig {
         &self.service
+    }
+
+    /// Policy names, `default` first; `RequestOutcome::policy.index` is a
+    /// position in this list.
+    pub fn policy_names(&self) -> impl Iterator<Item = &str> {
+        self.policies.names()
+    }
+
+    /// The compiled policies and rules.
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
     }
 
     /// Config first, then the listener's `traffic_direction`.
@@ -176,16 +221,17 @@ impl Engine {
         let mut metrics = Metrics::default();
         metrics.add(Metric::Requests, 1);
         let direction = self.direction(input.properties);
+        let (policy, selected) = self.policies.select(input, direction, &mut metrics);
         let (identities, mut ops) =
             self.identity
                 .resolve(input.headers, input.properties, &mut metrics);
         let (trace_ops, trace) =
-            self.policy
+            policy
                 .trace
                 .apply(input.headers, direction, entropy, &mut metrics);
         ops.extend(trace_ops);
         // Removals come last so an explicitly removed header stays removed.
-        let (removals, removed) = self.policy.request_headers.decide(input.headers);
+        let (removals, removed) = policy.request_headers.decide(input.headers);
         ops.extend(removals);
         metrics.add(Metric::HeadersRemoved, removed);
         let span = match (&self.export, &trace) {
@@ -194,7 +240,7 @@ impl Engine {
                     method: span::method(first(input.headers, ":method")),
                     scheme: span::scheme(first(input.headers, ":scheme")),
                     server_address: span::server_address(first(input.headers, ":authority")),
-                    policy: Clean::new("default"),
+                    policy: Clean::new(selected.name.to_string()),
                     redacted_headers: removed,
                     ..SpanFacts::default()
                 };
@@ -205,6 +251,7 @@ impl Engine {
         RequestOutcome {
             direction,
             identities,
+            policy: selected,
             ops,
             span,
             metrics,

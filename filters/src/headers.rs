@@ -89,6 +89,11 @@ pub fn header_name(name: &str, path: &str) -> Result<String, ConfigError> {
     Ok(name.to_ascii_lowercase())
 }
 
+/// An RFC 9110 token (header names, methods).
+pub fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(is_tchar)
+}
+
 /// RFC 9110 `tchar`.
 fn is_tchar(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)

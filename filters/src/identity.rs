@@ -15,6 +15,8 @@ use serde::Deserialize;
 /// peer identity; any incoming copy is a forgery and is always removed.
 pub const PEER_HEADER: &str = "x-tracesafe-peer";
 const XFCC: &str = "x-forwarded-client-cert";
+const PEER_SAN: &[&str] = &["connection", "uri_san_peer_certificate"];
+const LOCAL_SAN: &[&str] = &["connection", "uri_san_local_certificate"];
 
 /// `identity`: where identities come from and which headers are stripped.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -108,8 +110,6 @@ pub struct IdentityPolicy {
 pub struct Identities {
     pub peer: Option<(SpiffeId, IdentitySource)>,
     pub local: Option<(SpiffeId, IdentitySource)>,
-    /// The downstream connection was mutual TLS.
-    pub mtls: bool,
 }
 
 impl IdentityPolicy {
@@ -144,64 +144,59 @@ impl IdentityPolicy {
         props: &dyn Properties,
         metrics: &mut Metrics,
     ) -> (Identities, Vec<HeaderOp>) {
-        let mtls = props
-            .property(&["connection", "mtls"])
-            .is_some_and(|v| v.iter().any(|b| *b != 0) && v.as_slice() != b"false");
-        let trusted = mtls || self.cfg.trust_xfcc;
-        let mut ops = Vec::new();
-        let mut spoofed = false;
-        for name in &self.strip {
-            if headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
-                && (name == PEER_HEADER || !trusted)
-            {
-                ops.push(HeaderOp::Remove(name.clone()));
-                spoofed = true;
-            }
-        }
         let xfcc_values: Vec<&[u8]> = headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(XFCC))
             .map(|(_, v)| v.as_slice())
             .collect();
+        let present: Vec<&String> = self
+            .strip
+            .iter()
+            .filter(|name| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .collect();
+        // The connection is only asked about when a header's fate depends on it.
+        let needs_trust = !xfcc_values.is_empty() || present.iter().any(|n| *n != PEER_HEADER);
+        let trusted = self.cfg.trust_xfcc || (needs_trust && downstream_mtls(props));
+        let mut ops = Vec::new();
+        for name in &present {
+            if *name == PEER_HEADER || !trusted {
+                ops.push(HeaderOp::Remove((*name).clone()));
+            }
+        }
         if !trusted && !xfcc_values.is_empty() {
             ops.push(HeaderOp::Remove(XFCC.to_string()));
-            spoofed = true;
         }
-        if spoofed {
+        if !ops.is_empty() {
             metrics.add(Metric::SpoofingStripped, 1);
         }
 
-        let mut ids = Identities {
-            mtls,
-            ..Identities::default()
-        };
+        let mut ids = Identities::default();
         for &source in &self.cfg.sources {
-            let (peer, local) = match source {
-                IdentitySource::PeerCertificate => (
-                    Self::read_property(
-                        props,
-                        &["connection", "uri_san_peer_certificate"],
-                        metrics,
-                    ),
-                    None,
-                ),
-                IdentitySource::LocalCertificate => (
-                    None,
-                    Self::read_property(
-                        props,
-                        &["connection", "uri_san_local_certificate"],
-                        metrics,
-                    ),
-                ),
-                IdentitySource::Xfcc if trusted => Self::read_xfcc(&xfcc_values, metrics),
-                IdentitySource::Xfcc => (None, None),
-                IdentitySource::NodeMetadata => (None, self.read_node(props, metrics)),
-            };
-            if ids.peer.is_none() {
-                ids.peer = peer.map(|id| (id, source));
+            let (want_peer, want_local) = (ids.peer.is_none(), ids.local.is_none());
+            if !want_peer && !want_local {
+                break;
             }
-            if ids.local.is_none() {
-                ids.local = local.map(|id| (id, source));
+            let tag = |id: Option<SpiffeId>| id.map(|id| (id, source));
+            match source {
+                IdentitySource::PeerCertificate if want_peer => {
+                    ids.peer = tag(Self::read_property(props, PEER_SAN, metrics));
+                }
+                IdentitySource::LocalCertificate if want_local => {
+                    ids.local = tag(Self::read_property(props, LOCAL_SAN, metrics));
+                }
+                IdentitySource::Xfcc if trusted => {
+                    let (peer, local) = Self::read_xfcc(&xfcc_values, metrics);
+                    if want_peer {
+                        ids.peer = tag(peer);
+                    }
+                    if want_local {
+                        ids.local = tag(local);
+                    }
+                }
+                IdentitySource::NodeMetadata if want_local => {
+                    ids.local = tag(self.read_node(props, metrics));
+                }
+                _ => {}
             }
         }
         for (_, source) in ids.peer.iter().chain(ids.local.iter()) {
@@ -267,6 +262,13 @@ impl IdentityPolicy {
     }
 }
 
+/// `["connection","mtls"]`: a serialized bool.
+fn downstream_mtls(props: &dyn Properties) -> bool {
+    props
+        .property(&["connection", "mtls"])
+        .is_some_and(|v| v.iter().any(|b| *b != 0) && v.as_slice() != b"false")
+}
+
 /// Parses a SPIFFE ID, counting (never logging) a malformed one.
 fn parse_counted(s: &str, metrics: &mut Metrics) -> Option<SpiffeId> {
     if s.is_empty() {
@@ -317,7 +319,6 @@ mod tests {
             IdentitySource::PeerCertificate
         );
         assert_eq!(ids.local.as_ref().unwrap().0.as_str(), BACKEND);
-        assert!(ids.mtls);
         assert!(ops.is_empty());
         assert_eq!(m.get(Metric::IdentityPeerCertificate), 1);
         assert_eq!(m.get(Metric::IdentityLocalCertificate), 1);

@@ -42,6 +42,9 @@ pub enum Metric {
     /// Ids not generated because the host's randomness failed; the request
     /// then goes on with its trace headers untouched.
     IdGenerationFailures,
+    /// Route metadata named a policy that is not configured; the rules
+    /// decided instead.
+    UnknownRoutePolicy,
 }
 
 impl Metric {
@@ -67,6 +70,7 @@ impl Metric {
         Metric::TracestateInvalid,
         Metric::RequestIdsGenerated,
         Metric::IdGenerationFailures,
+        Metric::UnknownRoutePolicy,
     ];
 
     /// The stat name, without the `tracesafe.` prefix.
@@ -92,6 +96,7 @@ impl Metric {
             Metric::TracestateInvalid => "tracestate_invalid",
             Metric::RequestIdsGenerated => "request_ids_generated",
             Metric::IdGenerationFailures => "id_generation_failures",
+            Metric::UnknownRoutePolicy => "route_policy_unknown",
         }
     }
 }

@@ -259,7 +259,6 @@ mod tests {
                 SpiffeId::parse("spiffe://td/ns/shop/sa/backend").unwrap(),
                 IdentitySource::LocalCertificate,
             )),
-            mtls: true,
         };
         let mut span = SpanRecord::start(&ctx(SpanKind::Server), 10, &facts, &identities);
         span.finish(Some(503), 25);

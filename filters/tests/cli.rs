@@ -1,0 +1,224 @@
+//! The `tracesafe` binary, run as an administrator's CI would run it.
+#![allow(clippy::unwrap_used)] // test helpers, not only #[test] fns
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn tracesafe(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tracesafe"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// A scratch file that lives as long as the test.
+struct Temp(PathBuf);
+
+impl Temp {
+    fn new(name: &str, text: &str) -> Temp {
+        let dir = std::env::temp_dir().join(format!("tracesafe-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        Temp(path)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+const CONFIG: &str = r#"{
+  "request_headers": {"remove": ["x-internal"]},
+  "policies": {
+    "api": {"extends": ["secrets"], "request_headers": {"remove": ["x-debug"]}},
+    "partner": {"extends": ["egress-strict"]}
+  },
+  "rules": [
+    {"name": "api-route", "match": {"route": "api"}, "policy": "api"},
+    {"name": "partners", "match": {"authority": "*.partner.example", "direction": "outbound"}, "policy": "partner"}
+  ]
+}"#;
+
+#[test]
+fn check_accepts_a_valid_config() {
+    let cfg = Temp::new("ok.json", CONFIG);
+    let out = tracesafe(&["check", cfg.path()], None);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{}: ok (3 policies: default, api, partner; 2 rules)\n",
+            cfg.path()
+        )
+    );
+}
+
+#[test]
+fn check_prints_every_error_with_path_and_hint() {
+    let out = tracesafe(
+        &["check", "-"],
+        Some(
+            r#"{
+              "direction": "sideways",
+              "request_headers": {"remvoe": ["authorization"]},
+              "policies": {"Bad.Name": {}, "p": {"extends": ["secretz"]}},
+              "rules": [
+                {"match": {"path_regex": "(unclosed"}, "policy": "p"},
+                {"match": {"method": "GET"}, "policy": "missing"}
+              ]
+            }"#,
+        ),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("-: error at "))
+        .copied()
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            "-: error at direction: unknown variant `sideways`, expected one of `inbound`, `outbound`, `auto`",
+            "-: error at policies.Bad.Name: invalid policy name \"Bad.Name\": use 1-64 lowercase letters, digits, `-` or `_`, starting with a letter or digit",
+            "-: error at policies.p.extends[0]: unknown policy or preset `secretz` (presets: egress-strict, minimal, pci, pii, secrets; policies: default, Bad.Name, p)",
+            "-: error at request_headers.remvoe: unknown field `remvoe`, expected `remove`",
+            "-: error at rules[0].match.path_regex: invalid regular expression: found open group without closing ')'",
+            "-: error at rules[1].policy: unknown policy `missing` (policies: Bad.Name, default, p)",
+        ],
+        "{text}"
+    );
+    // Every error is followed by its hint.
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("-: error at ") {
+            assert!(lines[i + 1].starts_with("  hint: "), "{text}");
+        }
+    }
+    assert!(text.contains("  hint: did you mean `remove`?"), "{text}");
+    assert_eq!(lines.last(), Some(&"-: 6 errors"));
+}
+
+#[test]
+fn check_fails_on_any_invalid_file() {
+    let good = Temp::new("good.json", "{}");
+    let bad = Temp::new("bad.json", "{");
+    let out = tracesafe(&["check", good.path(), bad.path()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let missing = tracesafe(&["check", "/nonexistent/x.json"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(tracesafe(&["check"], None).status.code(), Some(2));
+    assert_eq!(tracesafe(&["frobnicate"], None).status.code(), Some(2));
+}
+
+#[test]
+fn explain_shows_rule_policy_and_forwarded_headers_without_secrets() {
+    let cfg = Temp::new("explain.json", CONFIG);
+    let req = Temp::new(
+        "request.json",
+        r#"{
+          "method": "GET", "path": "/v1/orders", "authority": "shop.example",
+          "headers": {"authorization": "Bearer sk_live_SECRET", "x-debug": "SECRET-2", "accept": "application/json"},
+          "direction": "inbound",
+          "properties": {"xds": {"route_name": "api"}}
+        }"#,
+    );
+    let out = tracesafe(&["explain", cfg.path(), "--request", req.path()], None);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stdout(&out),
+        "policy: api (rules[0] \"api-route\")\n\
+         direction: inbound\n\
+         removed:\n  authorization: [REDACTED:removed]\n  x-debug: [REDACTED:removed]\n\
+         forwarded headers:\n  :method: GET\n  :path: /v1/orders\n  :authority: shop.example\n  accept: application/json\n\
+         counters:\n  tracesafe.requests 1\n  tracesafe.headers_removed 2\n  tracesafe.policy.api.requests 1\n"
+    );
+
+    let outbound = Temp::new(
+        "outbound.json",
+        r#"{"authority": "api.partner.example:443", "direction": "outbound",
+            "headers": {"baggage": "user=SECRET", "x-keep": "1"}}"#,
+    );
+    let out = tracesafe(
+        &[
+            "explain",
+            cfg.path(),
+            "--request",
+            outbound.path(),
+            "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(!text.contains("SECRET"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["policy"], "partner");
+    assert_eq!(v["selected_by"], "rule");
+    assert_eq!(v["rule"]["index"], 1);
+    assert_eq!(
+        v["removed"],
+        serde_json::json!([{"name": "baggage", "value": "[REDACTED:removed]"}])
+    );
+    assert_eq!(v["counters"]["tracesafe.policy.partner.requests"], 1);
+}
+
+#[test]
+fn explain_refuses_an_invalid_config_or_request() {
+    let bad = Temp::new("bad-explain.json", r#"{"rules": 1}"#);
+    let req = Temp::new("req.json", "{}");
+    let out = tracesafe(&["explain", bad.path(), "--request", req.path()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("error at rules: invalid type: number, expected an array of rules")
+    );
+    let cfg = Temp::new("cfg-explain.json", "{}");
+    let badreq = Temp::new("badreq.json", r#"{"method": 1}"#);
+    let out = tracesafe(&["explain", cfg.path(), "--request", badreq.path()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config error at method"));
+    assert_eq!(
+        tracesafe(&["explain", cfg.path()], None).status.code(),
+        Some(2)
+    );
+}
+
+/// `examples/tracesafe.schema.json` is what `tracesafe schema` prints; run
+/// `cargo run -p tracesafe-filters --bin tracesafe -- schema > examples/tracesafe.schema.json`
+/// after changing the configuration types.
+#[test]
+fn schema_is_current_in_examples() {
+    let out = tracesafe(&["schema"], None);
+    assert!(out.status.success());
+    let printed = stdout(&out);
+    let schema: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(schema["properties"]["rules"].is_object());
+    let committed = std::fs::read_to_string(repo().join("examples/tracesafe.schema.json")).unwrap();
+    assert!(
+        committed == printed,
+        "examples/tracesafe.schema.json is stale: regenerate it with `tracesafe schema`"
+    );
+}
