@@ -5,16 +5,22 @@ use crate::stats::Stats;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
-use tracesafe_filters::{Engine, HeaderOp, RequestInput};
+use tracesafe_filters::{Engine, HeaderOp, RequestInput, ResponseInput};
 
 pub struct Request {
     engine: Rc<Engine>,
     stats: Rc<Stats>,
+    /// The request's tenant, so response tokens use the same key.
+    tenant: Option<Vec<u8>>,
 }
 
 impl Request {
     pub fn new(engine: Rc<Engine>, stats: Rc<Stats>) -> Self {
-        Self { engine, stats }
+        Self {
+            engine,
+            stats,
+            tenant: None,
+        }
     }
 }
 
@@ -36,6 +42,25 @@ impl HttpContext for Request {
             match op {
                 HeaderOp::Remove(name) => self.set_http_request_header(name, None),
                 HeaderOp::Set(name, value) => self.set_http_request_header_bytes(name, Some(value)),
+            }
+        }
+        self.stats.record(&outcome.metrics);
+        self.tenant = outcome.tenant;
+        Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let headers = self.get_http_response_headers_bytes();
+        let outcome = self.engine.on_response(&ResponseInput {
+            headers: &headers,
+            tenant: self.tenant.as_deref(),
+        });
+        for op in &outcome.ops {
+            match op {
+                HeaderOp::Remove(name) => self.set_http_response_header(name, None),
+                HeaderOp::Set(name, value) => {
+                    self.set_http_response_header_bytes(name, Some(value))
+                }
             }
         }
         self.stats.record(&outcome.metrics);

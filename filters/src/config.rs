@@ -6,10 +6,15 @@
 //! with the fields of the default policy (`PolicyConfig`), so a one-policy
 //! configuration needs no nesting.
 
-use serde::de::DeserializeOwned;
+use crate::baggage::BaggageConfig;
+use crate::detectors::DetectorsConfig;
+use crate::token::{KeysConfig, TenantConfig};
+use crate::url::UrlConfig;
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The whole plugin configuration (`pluginConfig` in Istio, `configuration`
@@ -28,10 +33,16 @@ pub struct GlobalConfig {
     /// Which side of the workload this filter sits on.
     #[serde(default)]
     pub direction: DirectionConfig,
+    /// HMAC keys for tokens: ids and the environment variables holding them.
+    #[serde(default)]
+    pub keys: Option<KeysConfig>,
+    /// Where a request's tenant comes from, for per-tenant token keys.
+    #[serde(default)]
+    pub tenant: Option<TenantConfig>,
 }
 
 /// Keys of [`GlobalConfig`]; every other top-level key belongs to the policy.
-const GLOBAL_FIELDS: &[&str] = &["direction"];
+const GLOBAL_FIELDS: &[&str] = &["direction", "keys", "tenant"];
 
 /// `direction`: fixed, or `auto` to read Envoy's `listener_direction`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -51,15 +62,65 @@ pub struct PolicyConfig {
     /// Header policy applied to requests before they reach the upstream.
     #[serde(default)]
     pub request_headers: HeaderPolicyConfig,
+    /// Header policy applied to responses before they reach the downstream.
+    #[serde(default)]
+    pub response_headers: HeaderPolicyConfig,
+    /// Value detectors and their actions.
+    #[serde(default)]
+    pub detectors: DetectorsConfig,
+    /// W3C baggage and the legacy `uberctx-*` / `ot-baggage-*` headers.
+    #[serde(default)]
+    pub baggage: BaggageConfig,
+    /// The URL as the span record shows it (and `forward_query_remove`).
+    #[serde(default)]
+    pub url: UrlConfig,
 }
 
-/// What to do with headers in one direction.
+/// What to do with headers in one direction (`request_headers` towards the
+/// upstream, `response_headers` towards the downstream).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderPolicyConfig {
+    /// Built-in removal set applied on top of `remove`.
+    #[serde(default)]
+    pub defaults: HeaderDefaults,
     /// Header names to remove, matched case-insensitively.
     #[serde(default)]
     pub remove: Vec<String>,
+    /// Name prefixes to remove (`x-internal-`).
+    #[serde(default)]
+    pub remove_prefixes: Vec<String>,
+    /// regex-lite patterns searched in the lowercase name (anchor with `^`/`$`).
+    #[serde(default)]
+    pub remove_regex: Vec<String>,
+    /// Allow-list mode: only these names (plus pseudo-headers, framing and
+    /// the trace headers tracesafe manages) pass.
+    #[serde(default)]
+    pub allow_only: Option<Vec<String>>,
+    /// Header names whose values are replaced by keyed tokens.
+    #[serde(default)]
+    pub tokenize: Vec<String>,
+    /// Token namespace per tokenized header (default: the header name).
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, String>,
+    /// Header names, or `*` for all, whose values run through the detectors.
+    #[serde(default)]
+    pub scan: Vec<String>,
+}
+
+/// `defaults`: the named removal set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderDefaults {
+    /// No built-in removals.
+    None,
+    /// `authorization`, `proxy-authorization`, `cookie`, `set-cookie`,
+    /// `x-api-key`, `x-amz-security-token`.
+    #[default]
+    Credentials,
+    /// `credentials` plus `x-forwarded-client-cert` and `x-envoy-*`: for
+    /// traffic leaving the mesh.
+    External,
 }
 
 /// A configuration problem, located by its JSON path so the administrator

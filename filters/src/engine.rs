@@ -1,10 +1,15 @@
 //! The compiled configuration and the per-request pipeline:
 //! headers in → decisions → mutations out (plus counters).
 
+use crate::baggage::{Baggage, BaggagePolicy};
 use crate::config::{self, ConfigError, DirectionConfig, PluginConfig, PolicyConfig};
+use crate::detectors::{DetectorKind, Detectors};
 use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::metrics::{Metric, Metrics};
+use crate::redact::Redactor;
+use crate::token::{Keyring, TenantSource};
+use crate::url::{SanitizedUrl, UrlPolicy};
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +44,9 @@ impl Direction {
 #[derive(Debug, Clone)]
 pub struct Engine {
     direction: DirectionConfig,
+    /// `None` when no `keys` are configured (then nothing may tokenize).
+    keyring: Option<Keyring>,
+    tenant: Option<TenantSource>,
     policy: Policy,
 }
 
@@ -46,16 +54,30 @@ pub struct Engine {
 #[derive(Debug, Clone)]
 pub struct Policy {
     request_headers: HeaderPolicy,
+    response_headers: HeaderPolicy,
+    detectors: Detectors,
+    baggage: BaggagePolicy,
+    url: UrlPolicy,
 }
 
 impl Policy {
-    /// `path` is the JSON path of the policy object, for error messages.
-    pub fn compile(cfg: &PolicyConfig, path: &str) -> Result<Self, ConfigError> {
+    /// `path` is the JSON path of the policy object, for error messages;
+    /// `has_keys` says whether `tokenize` actions are possible.
+    pub fn compile(cfg: &PolicyConfig, path: &str, has_keys: bool) -> Result<Self, ConfigError> {
         Ok(Self {
             request_headers: HeaderPolicy::compile(
                 &cfg.request_headers,
                 &join(path, "request_headers"),
+                has_keys,
             )?,
+            response_headers: HeaderPolicy::compile(
+                &cfg.response_headers,
+                &join(path, "response_headers"),
+                has_keys,
+            )?,
+            detectors: Detectors::compile(&cfg.detectors, &join(path, "detectors"), has_keys)?,
+            baggage: BaggagePolicy::compile(&cfg.baggage, &join(path, "baggage"), has_keys)?,
+            url: UrlPolicy::compile(&cfg.url, &join(path, "url"), has_keys)?,
         })
     }
 }
@@ -81,19 +103,99 @@ pub struct RequestOutcome {
     pub direction: Option<Direction>,
     pub ops: Vec<HeaderOp>,
     pub metrics: Metrics,
+    /// The sanitized URL for the span record (`None` without `:path`).
+    pub url: Option<SanitizedUrl>,
+    /// The tenant whose key minted this request's tokens; the adapter hands
+    /// it back to [`Engine::on_response`]. Never put it on a span.
+    pub tenant: Option<Vec<u8>>,
+}
+
+/// How much a request was redacted, for the span record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Redactions {
+    /// Header fields removed or tokenized.
+    pub headers: u64,
+    /// Baggage members dropped (policy, invalid, over limit) or tokenized.
+    pub baggage: u64,
+    /// Tokens minted.
+    pub tokens: u64,
+    /// Detector hits, all kinds.
+    pub detector_hits: u64,
+}
+
+impl RequestOutcome {
+    pub fn redactions(&self) -> Redactions {
+        let m = &self.metrics;
+        Redactions {
+            headers: m.get(Metric::HeadersRemoved) + m.get(Metric::HeadersTokenized),
+            baggage: m.get(Metric::BaggageDropped)
+                + m.get(Metric::BaggageTokenized)
+                + m.get(Metric::BaggageInvalid)
+                + m.get(Metric::BaggageOverLimit),
+            tokens: m.get(Metric::TokensMinted),
+            detector_hits: DetectorKind::ALL
+                .iter()
+                .map(|k| m.get(Metric::DetectorHits(*k)))
+                .sum(),
+        }
+    }
+}
+
+/// One response as the host sees it.
+pub struct ResponseInput<'a> {
+    pub headers: &'a [Header],
+    /// [`RequestOutcome::tenant`] of the request.
+    pub tenant: Option<&'a [u8]>,
+}
+
+/// What the adapter must do to the response headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseOutcome {
+    pub ops: Vec<HeaderOp>,
+    pub metrics: Metrics,
+}
+
+/// An environment without variables: configurations naming keys fail.
+fn no_env(_: &str) -> Option<String> {
+    None
 }
 
 impl Engine {
-    /// Parses and compiles the plugin configuration; any error refuses the
-    /// plugin (fail closed).
+    /// Parses and compiles the plugin configuration without an environment
+    /// (tests, tools); any error refuses the plugin (fail closed).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
-        Self::compile(&config::parse(bytes)?)
+        Self::from_json_with_env(bytes, &no_env)
     }
 
-    pub fn compile(cfg: &PluginConfig) -> Result<Self, ConfigError> {
+    /// Like [`Engine::from_json`], reading the key variables through `env`
+    /// (`std::env::var` in the plugin: Envoy's `host_env_keys`).
+    pub fn from_json_with_env(
+        bytes: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Self::compile(&config::parse(bytes)?, env)
+    }
+
+    pub fn compile(
+        cfg: &PluginConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let keyring = match &cfg.global.keys {
+            Some(keys) => Some(Keyring::from_env(keys, env, "keys")?),
+            None => None,
+        };
+        let tenant = match &cfg.global.tenant {
+            Some(t) => {
+                crate::token::require_keys(keyring.is_some(), "tenant")?;
+                Some(TenantSource::compile(t, "tenant")?)
+            }
+            None => None,
+        };
         Ok(Self {
             direction: cfg.global.direction,
-            policy: Policy::compile(&cfg.policy, "")?,
+            policy: Policy::compile(&cfg.policy, "", keyring.is_some())?,
+            keyring,
+            tenant,
         })
     }
 
@@ -108,6 +210,18 @@ impl Engine {
         }
     }
 
+    /// The request's tenant, from the configured header or baggage key.
+    fn tenant(&self, headers: &[Header], bag: &Baggage) -> Option<Vec<u8>> {
+        let raw = match self.tenant.as_ref()? {
+            TenantSource::Header(name) => headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim_ascii().to_vec())?,
+            TenantSource::Baggage(key) => bag.value(key)?.into_bytes(),
+        };
+        (!raw.is_empty()).then_some(raw)
+    }
+
     /// Decides the mutations for one request.
     pub fn on_request(
         &self,
@@ -116,12 +230,41 @@ impl Engine {
     ) -> RequestOutcome {
         let mut metrics = Metrics::default();
         metrics.add(Metric::Requests, 1);
-        let (ops, removed) = self.policy.request_headers.decide(input.headers);
-        metrics.add(Metric::HeadersRemoved, removed);
+        let bag = Baggage::parse(input.headers);
+        let tenant = self.tenant(input.headers, &bag);
+        let minter = self.keyring.as_ref().map(|k| k.minter(tenant.as_deref()));
+        let mut r = Redactor::new(&self.policy.detectors, minter, metrics);
+        let mut ops =
+            self.policy
+                .request_headers
+                .apply(input.headers, &mut r, Metric::HeadersRemoved);
+        let removed = |name: &str| ops.contains(&HeaderOp::Remove(name.to_string()));
+        let baggage_ops = self.policy.baggage.apply(&bag, &removed, &mut r);
+        ops.extend(baggage_ops);
+        let (url, path_op) = self.policy.url.sanitize(input.headers, &mut r);
+        ops.extend(path_op);
+        let metrics = r.into_metrics();
         RequestOutcome {
             direction: self.direction(input.properties),
             ops,
             metrics,
+            url,
+            tenant,
+        }
+    }
+
+    /// Decides the mutations for one response's headers.
+    pub fn on_response(&self, input: &ResponseInput<'_>) -> ResponseOutcome {
+        let minter = self.keyring.as_ref().map(|k| k.minter(input.tenant));
+        let mut r = Redactor::new(&self.policy.detectors, minter, Metrics::default());
+        let ops = self.policy.response_headers.apply(
+            input.headers,
+            &mut r,
+            Metric::ResponseHeadersRemoved,
+        );
+        ResponseOutcome {
+            ops,
+            metrics: r.into_metrics(),
         }
     }
 }
