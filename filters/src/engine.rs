@@ -310,6 +310,166 @@ mod tests {
         assert_eq!(err.path, "request_headers.remove[0]");
     }
 
+    fn keyed(config: serde_json::Value) -> Engine {
+        let mut cfg = config;
+        cfg["keys"] = serde_json::json!({"active": "k2", "env": {"k1": "K1", "k2": "K2"}});
+        Engine::from_json_with_env(cfg.to_string().as_bytes(), &crate::token::test_keys::env)
+            .unwrap()
+    }
+
+    fn hs(list: &[(&str, &str)]) -> Vec<Header> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    const USER_42: &str = "tk.k2.p84PCaUIFbo_9PJ0HNRkcw";
+
+    #[test]
+    fn one_namespace_gives_one_token_in_every_carrier() {
+        let engine = keyed(serde_json::json!({
+            "request_headers": {"tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}},
+            "baggage": {"tokenize_keys": ["user.id"], "namespaces": {"user.id": "user"}},
+            "url": {"templates": [{"template": "/users/{u}", "params": {"u": "tokenize"}, "namespaces": {"u": "user"}}]}
+        }));
+        let out = run(
+            &engine,
+            &hs(&[
+                (":path", "/users/42"),
+                ("x-user-id", "42"),
+                ("baggage", "user.id=42,plan=pro"),
+                ("uberctx-user.id", "42"),
+                ("authorization", "Bearer x"),
+            ]),
+            &StaticProperties::default(),
+        );
+        assert_eq!(
+            out.ops,
+            vec![
+                HeaderOp::Set("x-user-id".into(), USER_42.into()),
+                HeaderOp::Remove("authorization".into()),
+                HeaderOp::Set(
+                    "baggage".into(),
+                    format!("user.id={USER_42},plan=pro").into()
+                ),
+                HeaderOp::Set("uberctx-user.id".into(), USER_42.into()),
+            ]
+        );
+        let url = out.url.clone().unwrap();
+        assert_eq!(url.route.as_deref(), Some("/users/{u}"));
+        assert_eq!(url.path, format!("/users/{USER_42}"));
+        assert_eq!(
+            out.redactions(),
+            Redactions {
+                headers: 2,
+                baggage: 2,
+                tokens: 4,
+                detector_hits: 0
+            }
+        );
+        assert_eq!(out.tenant, None);
+    }
+
+    #[test]
+    fn tenant_keys_from_header_or_baggage() {
+        for (tenant, headers) in [
+            (
+                serde_json::json!({"header": "x-tenant-id"}),
+                hs(&[("x-tenant-id", " acme "), ("x-user-id", "42")]),
+            ),
+            (
+                serde_json::json!({"baggage": "tenant.id"}),
+                hs(&[("baggage", "tenant.id=acme"), ("x-user-id", "42")]),
+            ),
+        ] {
+            let engine = keyed(serde_json::json!({
+                "tenant": tenant,
+                "request_headers": {"tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}}
+            }));
+            let out = run(&engine, &headers, &StaticProperties::default());
+            assert_eq!(out.tenant.as_deref(), Some(&b"acme"[..]));
+            assert_eq!(
+                out.ops,
+                vec![HeaderOp::Set(
+                    "x-user-id".into(),
+                    b"tk.k2.Gr6HcGBzoscrhfbwVHksbg".to_vec()
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn response_headers_have_their_own_policy() {
+        let engine = keyed(serde_json::json!({
+            "tenant": {"header": "x-tenant-id"},
+            "response_headers": {"remove": ["x-debug"], "tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}}
+        }));
+        let out = engine.on_response(&ResponseInput {
+            headers: &hs(&[
+                (":status", "200"),
+                ("set-cookie", "s=1"),
+                ("x-debug", "1"),
+                ("x-user-id", "42"),
+                ("content-type", "text/plain"),
+            ]),
+            tenant: Some(b"globex"),
+        });
+        assert_eq!(
+            out.ops,
+            vec![
+                HeaderOp::Remove("set-cookie".into()),
+                HeaderOp::Remove("x-debug".into()),
+                HeaderOp::Set("x-user-id".into(), b"tk.k2.D8ggPvxkns3Zvcqkj8WB1A".to_vec()),
+            ]
+        );
+        assert_eq!(out.metrics.get(Metric::ResponseHeadersRemoved), 2);
+        assert_eq!(out.metrics.get(Metric::HeadersRemoved), 0);
+    }
+
+    #[test]
+    fn baggage_removed_as_a_header_is_not_rewritten() {
+        let engine = Engine::from_json(br#"{"request_headers":{"remove":["baggage"]}}"#).unwrap();
+        let out = run(
+            &engine,
+            &hs(&[("baggage", "bad member,a=x%40example.com")]),
+            &StaticProperties::default(),
+        );
+        assert_eq!(out.ops, vec![HeaderOp::Remove("baggage".into())]);
+        assert_eq!(out.metrics.get(Metric::BaggageInvalid), 0);
+    }
+
+    #[test]
+    fn keys_and_tenant_config_errors() {
+        let env = crate::token::test_keys::env;
+        let err = |json: &str| Engine::from_json_with_env(json.as_bytes(), &env).unwrap_err();
+        let e = err(r#"{"keys":{"active":"k1","env":{"k1":"MISSING"}}}"#);
+        assert_eq!(e.path, "keys.env.k1");
+        let e = err(r#"{"tenant":{"header":"x-tenant-id"}}"#);
+        assert_eq!(e.path, "tenant");
+        let e = err(r#"{"request_headers":{"tokenize":["x-user-id"]}}"#);
+        assert_eq!(e.path, "request_headers.tokenize");
+        let e = err(r#"{"response_headers":{"tokenize":["x-user-id"]}}"#);
+        assert_eq!(e.path, "response_headers.tokenize");
+        let e = err(r#"{"keys":{"active":"k1","env":{"k1":"K1"}},"tenant":{"cookie":"t"}}"#);
+        assert_eq!(e.path, "tenant");
+        // Without an environment, keys cannot load.
+        let e = Engine::from_json(br#"{"keys":{"active":"k1","env":{"k1":"K1"}}}"#).unwrap_err();
+        assert_eq!(e.path, "keys.env.k1");
+    }
+
+    #[test]
+    fn debug_output_of_the_engine_has_no_key_material() {
+        let engine = keyed(serde_json::json!({}));
+        let text = format!("{engine:?}");
+        assert!(
+            text.contains(r#"Keyring { ids: ["k1", "k2"], active: "k2", .. }"#),
+            "{text}"
+        );
+        for k in [crate::token::test_keys::K1, crate::token::test_keys::K2] {
+            assert!(!text.contains(k));
+        }
+    }
+
     #[test]
     fn direction_from_config_then_listener() {
         let props = StaticProperties::default()
