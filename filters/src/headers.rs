@@ -49,9 +49,10 @@ pub const MANAGED_HEADERS: &[&str] = &[
 ];
 /// Managed prefixes: B3 multi-header and the legacy baggage carriers.
 pub const MANAGED_PREFIXES: &[&str] = &["x-b3-", "uberctx-", "ot-baggage-"];
-/// Message framing: dropping these in allow-list mode would change how the
-/// body is delimited, not what the message says.
-const FRAMING_HEADERS: &[&str] = &["content-length", "transfer-encoding"];
+/// Headers the proxy itself needs, which no header policy touches: message
+/// framing, and `x-forwarded-proto`, without which Envoy's router finds no
+/// route once a filter's header change has cleared the route cache.
+pub const PROXY_HEADERS: &[&str] = &["content-length", "transfer-encoding", "x-forwarded-proto"];
 
 /// Whether `name` (lowercase) is a trace header tracesafe manages.
 pub fn is_managed(name: &str) -> bool {
@@ -87,6 +88,7 @@ impl HeaderPolicy {
         has_keys: bool,
     ) -> Result<Self, ConfigError> {
         let mut remove = names(&cfg.remove, &join(path, "remove"))?;
+        untouchable(&remove, &join(path, "remove"))?;
         let mut remove_prefixes = names(&cfg.remove_prefixes, &join(path, "remove_prefixes"))?;
         let (set, prefixes): (&[&str], &[&str]) = match cfg.defaults {
             HeaderDefaults::None => (&[], &[]),
@@ -116,6 +118,7 @@ impl HeaderPolicy {
         };
         let tokenize_names = names(&cfg.tokenize, &join(path, "tokenize"))?;
         unmanaged(&tokenize_names, &join(path, "tokenize"))?;
+        untouchable(&tokenize_names, &join(path, "tokenize"))?;
         if !tokenize_names.is_empty() {
             token::require_keys(has_keys, &join(path, "tokenize"))?;
         }
@@ -134,6 +137,7 @@ impl HeaderPolicy {
         } else {
             let list = names(&cfg.scan, &join(path, "scan"))?;
             unmanaged(&list, &join(path, "scan"))?;
+            untouchable(&list, &join(path, "scan"))?;
             ScanSet::Names(list)
         };
         Ok(Self {
@@ -163,9 +167,7 @@ impl HeaderPolicy {
         match &self.allow_only {
             None => true,
             Some(list) => {
-                is_managed(name)
-                    || FRAMING_HEADERS.contains(&name)
-                    || list.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+                is_managed(name) || list.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
             }
         }
     }
@@ -173,7 +175,7 @@ impl HeaderPolicy {
     fn scans(&self, name: &str) -> bool {
         match &self.scan {
             ScanSet::None => false,
-            ScanSet::All => !FRAMING_HEADERS.contains(&name),
+            ScanSet::All => true,
             ScanSet::Names(list) => list.iter().any(|n| n == name),
         }
     }
@@ -214,6 +216,9 @@ impl HeaderPolicy {
         r: &mut Redactor<'_>,
         removed: Metric,
     ) -> Option<HeaderOp> {
+        if PROXY_HEADERS.contains(&name) {
+            return None;
+        }
         let fields = values.len() as u64;
         if self.removes(name) || !self.allowed(name) {
             r.count(removed, fields);
@@ -281,6 +286,23 @@ fn unmanaged(list: &[String], path: &str) -> Result<(), ConfigError> {
             format!("{path}[{i}]"),
             format!(
                 "{:?} is a trace header tracesafe manages; configure it in its own section",
+                list.get(i).map_or("", String::as_str)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// [`PROXY_HEADERS`] named explicitly are a configuration mistake.
+fn untouchable(list: &[String], path: &str) -> Result<(), ConfigError> {
+    match list
+        .iter()
+        .position(|n| PROXY_HEADERS.contains(&n.as_str()))
+    {
+        Some(i) => Err(ConfigError::new(
+            format!("{path}[{i}]"),
+            format!(
+                "{:?} is needed by the proxy and cannot be changed by a header policy",
                 list.get(i).map_or("", String::as_str)
             ),
         )),
@@ -417,7 +439,7 @@ mod tests {
     }
 
     #[test]
-    fn allow_only_keeps_listed_pseudo_framing_and_trace_headers() {
+    fn allow_only_keeps_listed_pseudo_proxy_and_trace_headers() {
         let p = policy(
             serde_json::json!({"defaults": "none", "allow_only": ["Accept", "authorization"]}),
         );
@@ -427,6 +449,7 @@ mod tests {
             h("accept", b"*/*"),
             h("authorization", b"x"),
             h("content-length", b"0"),
+            h("x-forwarded-proto", b"http"),
             h("traceparent", b"00-..."),
             h("baggage", b"a=1"),
             h("x-b3-traceid", b"1"),
@@ -526,6 +549,15 @@ mod tests {
         assert_eq!(e.path, "request_headers.tokenize");
         let e = compile_err(serde_json::json!({"scan": ["a", "baggage"]}));
         assert_eq!(e.path, "request_headers.scan[1]");
+        let e = compile_err(serde_json::json!({"remove": ["X-Forwarded-Proto"]}));
+        assert_eq!(e.path, "request_headers.remove[0]");
+        // Prefixes and regexes never reach the proxy's own headers.
+        let p = policy(serde_json::json!({"remove_prefixes": ["x-"], "remove_regex": ["length"]}));
+        let (ops, _) = run(
+            &p,
+            &[h("x-forwarded-proto", b"http"), h("content-length", b"0")],
+        );
+        assert_eq!(ops, vec![]);
         let cfg: HeaderPolicyConfig = serde_json::from_value(
             serde_json::json!({"tokenize": ["a"], "namespaces": {"b": "x"}}),
         )
