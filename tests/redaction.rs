@@ -2,6 +2,8 @@
 //! directions, detectors, W3C and legacy baggage, `forward_query_remove`,
 //! tokens (fixed vectors from the README), key rotation ids, tenants, and
 //! keys that must come from `host_env_keys`.
+// Test helpers outside #[test] functions fail the test on error too.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
