@@ -504,3 +504,32 @@ fn scanned_header_values_are_masked_and_counted() {
     assert_eq!(envoy.counter("detector_hits.ssn"), 1);
     assert_eq!(envoy.counter("headers_removed"), 1);
 }
+
+/// The README's example policy loads in Envoy and does what it says.
+#[test]
+fn readme_example_policy_works() {
+    let readme = std::fs::read_to_string(common::envoy::repo_root().join("README.md")).unwrap();
+    let section = readme.split("## Redaction and tokens").nth(1).unwrap();
+    let json = section
+        .split("```json")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .unwrap();
+    let policy: Value = serde_json::from_str(json).unwrap();
+    let echo = Echo::start();
+    let envoy = ready_filter_envoy(&echo, &policy, ENV);
+    ok(
+        Request::get("/users/42/orders/7?api_key=x&page=1")
+            .header("x-test-id", "readme")
+            .header("x-tenant-id", "acme")
+            .header("x-user-id", "42")
+            .header("x-internal-route", "blue")
+            .header("baggage", "user.id=42,session.id=abc"),
+        envoy.port("ingress"),
+    );
+    let got = echo.by_test_id("readme");
+    assert_eq!(text(&got, "x-user-id"), [USER_42_ACME]);
+    assert_eq!(text(&got, "baggage"), [format!("user.id={USER_42_ACME}")]);
+    assert!(!got.has("x-internal-route"));
+    assert_eq!(got.path, "/users/42/orders/7?page=1");
+}
