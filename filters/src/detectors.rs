@@ -320,8 +320,9 @@ impl Detectors {
     /// Confirmed, non-overlapping hits in `text`, ordered by position.
     pub fn find(&self, text: &str) -> Vec<Hit<'_>> {
         let mut hits: Vec<Hit<'_>> = Vec::new();
+        let shape = Shape::of(text.as_bytes());
         for rule in &self.rules {
-            if !rule.check.may_match(text.as_bytes()) {
+            if !rule.check.may_match(&shape) {
                 continue;
             }
             for m in rule.regex.find_iter(text) {
@@ -342,6 +343,41 @@ impl Detectors {
         }
         hits.sort_by_key(|h| h.start);
         hits
+    }
+}
+
+/// Byte counts of a value, computed once per scan for the pre-filters.
+#[derive(Debug, Default)]
+struct Shape {
+    len: usize,
+    digits: usize,
+    upper: usize,
+    dots: usize,
+    dashes: usize,
+    colons: usize,
+    blanks: usize,
+    at: usize,
+}
+
+impl Shape {
+    fn of(text: &[u8]) -> Self {
+        let mut s = Shape {
+            len: text.len(),
+            ..Shape::default()
+        };
+        for b in text {
+            match b {
+                b'0'..=b'9' => s.digits += 1,
+                b'A'..=b'Z' => s.upper += 1,
+                b'.' => s.dots += 1,
+                b'-' => s.dashes += 1,
+                b':' => s.colons += 1,
+                b' ' | b'\t' => s.blanks += 1,
+                b'@' => s.at += 1,
+                _ => {}
+            }
+        }
+        s
     }
 }
 
@@ -380,18 +416,20 @@ pub fn mask(hit: &Hit<'_>, text: &str) -> String {
 }
 
 impl Check {
-    /// A byte-level pre-filter, so most values skip most regexes.
-    fn may_match(self, b: &[u8]) -> bool {
+    /// A pre-filter on byte counts, so most values skip most regexes (each
+    /// needs at least what its shortest match contains).
+    fn may_match(self, t: &Shape) -> bool {
         match self {
             Check::Custom => true,
-            Check::Email => b.contains(&b'@'),
-            Check::Jwt => b.contains(&b'.'),
-            Check::Credential => b.contains(&b' ') || b.contains(&b'\t'),
-            Check::AwsKey => b.contains(&b'A'),
-            Check::Ipv6 => b.contains(&b':'),
-            Check::Card | Check::Ssn | Check::Ipv4 | Check::Phone => {
-                b.iter().any(u8::is_ascii_digit)
-            }
+            Check::Email => t.at > 0 && t.dots > 0,
+            Check::Jwt => t.dots >= 2 && t.len >= 10,
+            Check::Credential => t.blanks > 0 && t.len >= 8,
+            Check::AwsKey => t.upper >= 4 && t.len >= 20,
+            Check::Ipv6 => t.colons >= 2,
+            Check::Card => t.digits >= 13,
+            Check::Ssn => t.digits >= 9 && t.dashes >= 2,
+            Check::Ipv4 => t.digits >= 4 && t.dots >= 3,
+            Check::Phone => t.digits >= 7,
         }
     }
 

@@ -90,15 +90,14 @@ impl HeaderPolicy {
         let mut remove = names(&cfg.remove, &join(path, "remove"))?;
         untouchable(&remove, &join(path, "remove"))?;
         let mut remove_prefixes = names(&cfg.remove_prefixes, &join(path, "remove_prefixes"))?;
-        let (set, prefixes): (&[&str], &[&str]) = match cfg.defaults {
+        let (set, prefixes): (&[&[&str]], &[&str]) = match cfg.defaults {
             HeaderDefaults::None => (&[], &[]),
-            HeaderDefaults::Credentials => (CREDENTIAL_HEADERS, &[]),
-            HeaderDefaults::External => (EXTERNAL_HEADERS, EXTERNAL_PREFIXES),
+            HeaderDefaults::Credentials => (&[CREDENTIAL_HEADERS], &[]),
+            HeaderDefaults::External => {
+                (&[CREDENTIAL_HEADERS, EXTERNAL_HEADERS], EXTERNAL_PREFIXES)
+            }
         };
-        if cfg.defaults == HeaderDefaults::External {
-            remove.extend(CREDENTIAL_HEADERS.iter().map(|s| s.to_string()));
-        }
-        remove.extend(set.iter().map(|s| s.to_string()));
+        remove.extend(set.concat().iter().map(|s| s.to_string()));
         remove_prefixes.extend(prefixes.iter().map(|s| s.to_string()));
         remove.sort();
         remove.dedup();
