@@ -3,11 +3,11 @@
 
 use crate::baggage::{Baggage, BaggagePolicy};
 use crate::config::{self, ConfigError, DirectionConfig, PluginConfig, PolicyConfig};
-use crate::detectors::{DetectorKind, Detectors};
+use crate::detectors::Detectors;
 use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::metrics::{Metric, Metrics};
-use crate::redact::Redactor;
+use crate::redact::{Redactions, Redactor};
 use crate::token::{Keyring, TenantSource};
 use crate::url::{SanitizedUrl, UrlPolicy};
 
@@ -110,34 +110,10 @@ pub struct RequestOutcome {
     pub tenant: Option<Vec<u8>>,
 }
 
-/// How much a request was redacted, for the span record.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Redactions {
-    /// Header fields removed or tokenized.
-    pub headers: u64,
-    /// Baggage members dropped (policy, invalid, over limit) or tokenized.
-    pub baggage: u64,
-    /// Tokens minted.
-    pub tokens: u64,
-    /// Detector hits, all kinds.
-    pub detector_hits: u64,
-}
-
 impl RequestOutcome {
+    /// How much this request was redacted, for the span record.
     pub fn redactions(&self) -> Redactions {
-        let m = &self.metrics;
-        Redactions {
-            headers: m.get(Metric::HeadersRemoved) + m.get(Metric::HeadersTokenized),
-            baggage: m.get(Metric::BaggageDropped)
-                + m.get(Metric::BaggageTokenized)
-                + m.get(Metric::BaggageInvalid)
-                + m.get(Metric::BaggageOverLimit),
-            tokens: m.get(Metric::TokensMinted),
-            detector_hits: DetectorKind::ALL
-                .iter()
-                .map(|k| m.get(Metric::DetectorHits(*k)))
-                .sum(),
-        }
+        Redactions::from_metrics(&self.metrics)
     }
 }
 

@@ -15,11 +15,9 @@ pub mod url;
 
 pub use config::{ConfigError, PluginConfig};
 pub use detectors::DetectorKind;
-pub use engine::{
-    Direction, Engine, Redactions, RequestInput, RequestOutcome, ResponseInput, ResponseOutcome,
-};
+pub use engine::{Direction, Engine, RequestInput, RequestOutcome, ResponseInput, ResponseOutcome};
 pub use headers::{Header, HeaderOp};
 pub use host::{Entropy, Properties};
 pub use metrics::{Metric, Metrics};
-pub use redact::{Redactor, ScanOutcome};
+pub use redact::{Redactions, Redactor, ScanOutcome};
 pub use url::SanitizedUrl;

@@ -2,7 +2,7 @@
 //! baggage, URL, and tracestate values): the policy's detectors, the token
 //! minter (scoped to the request's tenant) and the request's counters.
 
-use crate::detectors::{mask, Act, Detectors};
+use crate::detectors::{mask, Act, DetectorKind, Detectors};
 use crate::metrics::{Metric, Metrics};
 use crate::token::Minter;
 
@@ -19,6 +19,37 @@ pub enum ScanOutcome {
     Remove,
     /// Hits were masked or tokenized in place.
     Replace(String),
+}
+
+/// How much a request was redacted: totals of its counters, for the span
+/// record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Redactions {
+    /// Header fields removed or tokenized.
+    pub headers: u64,
+    /// Baggage members dropped (policy, invalid, over limit) or tokenized.
+    pub baggage: u64,
+    /// Tokens minted.
+    pub tokens: u64,
+    /// Detector hits, all kinds.
+    pub detector_hits: u64,
+}
+
+impl Redactions {
+    pub fn from_metrics(m: &Metrics) -> Self {
+        Self {
+            headers: m.get(Metric::HeadersRemoved) + m.get(Metric::HeadersTokenized),
+            baggage: m.get(Metric::BaggageDropped)
+                + m.get(Metric::BaggageTokenized)
+                + m.get(Metric::BaggageInvalid)
+                + m.get(Metric::BaggageOverLimit),
+            tokens: m.get(Metric::TokensMinted),
+            detector_hits: DetectorKind::ALL
+                .iter()
+                .map(|k| m.get(Metric::DetectorHits(*k)))
+                .sum(),
+        }
+    }
 }
 
 pub struct Redactor<'a> {
@@ -95,7 +126,7 @@ impl<'a> Redactor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::{DetectorKind, DetectorsConfig};
+    use crate::detectors::DetectorsConfig;
     use crate::token::test_keys::keyring;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
