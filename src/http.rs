@@ -8,12 +8,16 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
 use tracesafe_filters::span::SpanRecord;
-use tracesafe_filters::{Engine, HeaderOp, RequestInput};
+use tracesafe_filters::{Engine, HeaderOp, RequestInput, ResponseInput};
 
 pub struct Request {
     engine: Rc<Engine>,
     stats: Rc<Stats>,
     sink: Option<SpanSink>,
+    /// The policy the request got; the response gets the same one.
+    policy: usize,
+    /// The request's tenant, so response tokens use the same key.
+    tenant: Option<Vec<u8>>,
     /// This hop's span, between request headers and the end of the stream.
     span: Option<SpanRecord>,
     status: Option<u16>,
@@ -25,6 +29,8 @@ impl Request {
             engine,
             stats,
             sink,
+            policy: 0,
+            tenant: None,
             span: None,
             status: None,
         }
@@ -60,6 +66,8 @@ impl HttpContext for Request {
             let _ = hostcalls::set_property(vec![key], Some(value.as_bytes()));
         }
         self.stats.record(&outcome);
+        self.policy = outcome.policy.index;
+        self.tenant = outcome.tenant;
         if self.sink.is_some() {
             self.span = outcome.span;
         }
@@ -67,10 +75,26 @@ impl HttpContext for Request {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let headers = self.get_http_response_headers_bytes();
+        let outcome = self.engine.on_response(&ResponseInput {
+            headers: &headers,
+            tenant: self.tenant.as_deref(),
+            policy: self.policy,
+        });
+        for op in &outcome.ops {
+            match op {
+                HeaderOp::Remove(name) => self.set_http_response_header_bytes(name, None),
+                HeaderOp::Set(name, value) => {
+                    self.set_http_response_header_bytes(name, Some(value))
+                }
+            }
+        }
+        self.stats.record_metrics(&outcome.metrics);
         if self.span.is_some() {
-            self.status = self
-                .get_http_response_header_bytes(":status")
-                .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok());
+            self.status = headers
+                .iter()
+                .find(|(n, _)| n == ":status")
+                .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok());
         }
         Action::Continue
     }

@@ -51,7 +51,9 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
-        match Engine::from_json(&bytes) {
+        // Keys come from the VM environment (Envoy `host_env_keys`), never
+        // from the plugin configuration.
+        match Engine::from_json_with_env(&bytes, &|name| std::env::var(name).ok()) {
             Ok(engine) => {
                 self.stats = Rc::new(stats::Stats::define(engine.policy_names()));
                 self.sink = engine.export().map(|cfg| {

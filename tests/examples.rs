@@ -47,7 +47,9 @@ fn assert_valid_plugin_config(config: &Value, origin: &str) {
         Value::String(s) => s.clone().into_bytes(),
         other => other.to_string().into_bytes(),
     };
-    if let Err(diagnostics) = tracesafe_filters::check::check(&bytes) {
+    if let Err(diagnostics) =
+        tracesafe_filters::check::check(&bytes, &tracesafe_filters::check::env_or_placeholder)
+    {
         let text: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
         panic!("{origin}: invalid plugin config:\n{}", text.join("\n"));
     }

@@ -21,11 +21,13 @@ const PROBES: &[&str] = &[
 
 fn start(echo: &Echo) -> Envoy {
     let config = json!({
-        "request_headers": {"remove": ["x-default-secret"]},
+        // `defaults: none` turns off the built-in credential removal, so only
+        // the `secrets` preset (via `api`) removes `authorization`.
+        "request_headers": {"defaults": "none", "remove": ["x-default-secret"]},
         "policies": {
             "api": {"extends": ["secrets"], "request_headers": {"remove": ["x-api-secret"]}},
-            "locked": {"request_headers": {"remove": ["x-locked-secret"]}},
-            "uploads": {"request_headers": {"remove": ["x-upload-secret"]}},
+            "locked": {"request_headers": {"defaults": "none", "remove": ["x-locked-secret"]}},
+            "uploads": {"request_headers": {"defaults": "none", "remove": ["x-upload-secret"]}},
             "unused": {}
         },
         "rules": [

@@ -28,9 +28,22 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Key variables for offline checks: the real value when the variable is
+/// set (so a short or malformed key is still reported), otherwise a
+/// placeholder key, so a CI job without the secrets can validate the rest.
+pub fn env_or_placeholder(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .or_else(|| Some("cGxhY2Vob2xkZXIta2V5LWZvci1vZmZsaW5lLWNoZWNrcw==".to_string()))
+}
+
 /// Validates a plugin configuration: the compiled engine, or every error.
-pub fn check(bytes: &[u8]) -> Result<Engine, Vec<Diagnostic>> {
-    Engine::from_json_all(bytes).map_err(|errors| {
+/// `env` resolves the key variables named in `keys.env`.
+pub fn check(
+    bytes: &[u8],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Engine, Vec<Diagnostic>> {
+    Engine::from_json_all(bytes, env).map_err(|errors| {
         let schema = schema();
         errors
             .into_iter()
@@ -199,7 +212,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn errors(json: &str) -> Vec<Diagnostic> {
-        check(json.as_bytes()).err().unwrap()
+        check(json.as_bytes(), &env_or_placeholder).err().unwrap()
     }
 
     #[test]
@@ -266,7 +279,11 @@ mod tests {
 
     #[test]
     fn valid_config_compiles() {
-        assert!(check(br#"{"policies": {"a": {"extends": ["secrets"]}}}"#).is_ok());
+        assert!(check(
+            br#"{"policies": {"a": {"extends": ["secrets"]}}}"#,
+            &env_or_placeholder
+        )
+        .is_ok());
     }
 
     #[test]

@@ -8,7 +8,11 @@
 //! `rules` choose between them per request (see `policy.rs`), and `extends`
 //! composes them (see `extends.rs`).
 
+use crate::baggage::BaggageConfig;
+use crate::detectors::DetectorsConfig;
 use crate::extends;
+use crate::token::{KeysConfig, TenantConfig};
+use crate::url::UrlConfig;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -51,6 +55,12 @@ pub struct GlobalConfig {
     /// OTLP/HTTP span export; absent means tracesafe exports no spans.
     #[serde(default)]
     pub export: Option<crate::export::ExportConfig>,
+    /// HMAC keys for tokens: ids and the environment variables holding them.
+    #[serde(default)]
+    pub keys: Option<KeysConfig>,
+    /// Where a request's tenant comes from, for per-tenant token keys.
+    #[serde(default)]
+    pub tenant: Option<TenantConfig>,
     /// Named policies, each with the same fields as the top-level (default)
     /// policy plus `extends`. Names: lowercase letters, digits, `-` and `_`.
     #[serde(default)]
@@ -70,6 +80,8 @@ pub const GLOBAL_FIELDS: &[&str] = &[
     "identity",
     "service",
     "export",
+    "keys",
+    "tenant",
     "policies",
     "rules",
 ];
@@ -108,6 +120,18 @@ pub struct PolicyConfig {
     /// Header policy applied to requests before they reach the upstream.
     #[serde(default)]
     pub request_headers: HeaderPolicyConfig,
+    /// Header policy applied to responses before they reach the downstream.
+    #[serde(default)]
+    pub response_headers: HeaderPolicyConfig,
+    /// Value detectors and their actions.
+    #[serde(default)]
+    pub detectors: DetectorsConfig,
+    /// W3C baggage and the legacy `uberctx-*` / `ot-baggage-*` headers.
+    #[serde(default)]
+    pub baggage: BaggageConfig,
+    /// The URL as the span record shows it (and `forward_query_remove`).
+    #[serde(default)]
+    pub url: UrlConfig,
     /// Trace context: propagation formats, restart, sampling, tracestate.
     #[serde(default)]
     pub trace: TraceConfig,
@@ -214,13 +238,51 @@ pub enum TraceContextOwner {
     Envoy,
 }
 
-/// What to do with headers in one direction.
+/// What to do with headers in one direction (`request_headers` towards the
+/// upstream, `response_headers` towards the downstream).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderPolicyConfig {
+    /// Built-in removal set applied on top of `remove`.
+    #[serde(default)]
+    pub defaults: HeaderDefaults,
     /// Header names to remove, matched case-insensitively.
     #[serde(default)]
     pub remove: Vec<String>,
+    /// Name prefixes to remove (`x-internal-`).
+    #[serde(default)]
+    pub remove_prefixes: Vec<String>,
+    /// regex-lite patterns searched in the lowercase name (anchor with `^`/`$`).
+    #[serde(default)]
+    pub remove_regex: Vec<String>,
+    /// Allow-list mode: only these names (plus pseudo-headers, framing and
+    /// the trace headers tracesafe manages) pass.
+    #[serde(default)]
+    pub allow_only: Option<Vec<String>>,
+    /// Header names whose values are replaced by keyed tokens.
+    #[serde(default)]
+    pub tokenize: Vec<String>,
+    /// Token namespace per tokenized header (default: the header name).
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, String>,
+    /// Header names, or `*` for all, whose values run through the detectors.
+    #[serde(default)]
+    pub scan: Vec<String>,
+}
+
+/// `defaults`: the named removal set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderDefaults {
+    /// No built-in removals.
+    None,
+    /// `authorization`, `proxy-authorization`, `cookie`, `set-cookie`,
+    /// `x-api-key`, `x-amz-security-token`.
+    #[default]
+    Credentials,
+    /// `credentials` plus `x-forwarded-client-cert` and `x-envoy-*`: for
+    /// traffic leaving the mesh.
+    External,
 }
 
 /// A policy object as written: the fields of [`PolicyConfig`] plus
@@ -862,7 +924,7 @@ mod tests {
         );
         assert_eq!(
             errors[5].message,
-            "unknown field `bogus`, expected one of `$schema`, `direction`, `export`, `extends`, `identity`, `policies`, `request_headers`, `rules`, `service`, `trace`"
+            "unknown field `bogus`, expected one of `$schema`, `baggage`, `detectors`, `direction`, `export`, `extends`, `identity`, `keys`, `policies`, `request_headers`, `response_headers`, `rules`, `service`, `tenant`, `trace`, `url`"
         );
         assert_eq!(errors[3].message, "missing field `policy`");
     }

@@ -1,17 +1,22 @@
 //! The compiled configuration and the per-request pipeline:
 //! headers in → decisions → mutations out (plus counters).
 
+use crate::baggage::{Baggage, BaggagePolicy};
 use crate::config::{
     self, ConfigError, DirectionConfig, PluginConfig, PolicyConfig, ServiceConfig,
 };
+use crate::detectors::Detectors;
 use crate::export::ExportConfig;
 use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
 use crate::policy::{PolicySet, Selected};
+use crate::redact::{Redactions, Redactor};
 use crate::span::{self, Clean, SpanFacts, SpanRecord};
+use crate::token::{Keyring, TenantSource};
 use crate::trace::{TraceContext, TracePolicy};
+use crate::url::{SanitizedUrl, UrlPolicy};
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +54,9 @@ pub struct Engine {
     service: ServiceConfig,
     export: Option<ExportConfig>,
     identity: IdentityPolicy,
+    /// `None` when no `keys` are configured (then nothing may tokenize).
+    keyring: Option<Keyring>,
+    tenant: Option<TenantSource>,
     policies: PolicySet,
 }
 
@@ -56,17 +64,31 @@ pub struct Engine {
 #[derive(Debug, Clone)]
 pub struct Policy {
     request_headers: HeaderPolicy,
+    response_headers: HeaderPolicy,
+    detectors: Detectors,
+    baggage: BaggagePolicy,
+    url: UrlPolicy,
     trace: TracePolicy,
 }
 
 impl Policy {
-    /// `path` is the JSON path of the policy object, for error messages.
-    pub fn compile(cfg: &PolicyConfig, path: &str) -> Result<Self, ConfigError> {
+    /// `path` is the JSON path of the policy object, for error messages;
+    /// `has_keys` says whether `tokenize` actions are possible.
+    pub fn compile(cfg: &PolicyConfig, path: &str, has_keys: bool) -> Result<Self, ConfigError> {
         Ok(Self {
             request_headers: HeaderPolicy::compile(
                 &cfg.request_headers,
                 &join(path, "request_headers"),
+                has_keys,
             )?,
+            response_headers: HeaderPolicy::compile(
+                &cfg.response_headers,
+                &join(path, "response_headers"),
+                has_keys,
+            )?,
+            detectors: Detectors::compile(&cfg.detectors, &join(path, "detectors"), has_keys)?,
+            baggage: BaggagePolicy::compile(&cfg.baggage, &join(path, "baggage"), has_keys)?,
+            url: UrlPolicy::compile(&cfg.url, &join(path, "url"), has_keys)?,
             trace: TracePolicy::compile(&cfg.trace, &join(path, "trace"))?,
         })
     }
@@ -120,6 +142,11 @@ pub struct RequestOutcome {
     /// This hop's span; `None` when tracesafe does not own the trace
     /// context (`trace_context: envoy`) or could not generate ids.
     pub trace: Option<TraceContext>,
+    /// The sanitized URL for the span record (`None` without `:path`).
+    pub url: Option<SanitizedUrl>,
+    /// The tenant whose key minted this request's tokens; the adapter hands
+    /// it back to [`Engine::on_response`]. Never put it on a span.
+    pub tenant: Option<Vec<u8>>,
 }
 
 impl RequestOutcome {
@@ -136,47 +163,115 @@ impl RequestOutcome {
         }
         out
     }
+
+    /// How much this request was redacted, for the span record.
+    pub fn redactions(&self) -> Redactions {
+        Redactions::from_metrics(&self.metrics)
+    }
+}
+
+/// One response as the host sees it.
+pub struct ResponseInput<'a> {
+    pub headers: &'a [Header],
+    /// [`RequestOutcome::tenant`] of the request.
+    pub tenant: Option<&'a [u8]>,
+    /// [`Selected::index`] of the request: the response gets the same policy.
+    pub policy: usize,
+}
+
+/// What the adapter must do to the response headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseOutcome {
+    pub ops: Vec<HeaderOp>,
+    pub metrics: Metrics,
+}
+
+/// An environment without variables: configurations naming keys fail.
+fn no_env(_: &str) -> Option<String> {
+    None
 }
 
 impl Engine {
-    /// Parses and compiles the plugin configuration; any error refuses the
-    /// plugin (fail closed).
+    /// Parses and compiles the plugin configuration without an environment
+    /// (tests, tools); any error refuses the plugin (fail closed).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
-        Self::from_json_all(bytes).map_err(first_error)
+        Self::from_json_with_env(bytes, &no_env)
     }
 
-    /// Like [`Engine::from_json`], but reports every error it finds
-    /// (`tracesafe check`).
-    pub fn from_json_all(bytes: &[u8]) -> Result<Self, Vec<ConfigError>> {
+    /// Like [`Engine::from_json`], reading the key variables through `env`
+    /// (`std::env::var` in the plugin: Envoy's `host_env_keys`).
+    pub fn from_json_with_env(
+        bytes: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Self::from_json_all(bytes, env).map_err(first_error)
+    }
+
+    /// Like [`Engine::from_json_with_env`], but reports every error it
+    /// finds (`tracesafe check`).
+    pub fn from_json_all(
+        bytes: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Vec<ConfigError>> {
         let (cfg, mut errors) = config::parse_all(bytes);
-        let engine = Self::build(&cfg, &mut errors);
+        let engine = Self::build(&cfg, env, &mut errors);
         match engine {
             Some(engine) if errors.is_empty() => Ok(engine),
             _ => Err(errors),
         }
     }
 
-    pub fn compile(cfg: &PluginConfig) -> Result<Self, ConfigError> {
+    pub fn compile(
+        cfg: &PluginConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let mut errors = Vec::new();
-        match Self::build(cfg, &mut errors) {
+        match Self::build(cfg, env, &mut errors) {
             Some(engine) if errors.is_empty() => Ok(engine),
             _ => Err(first_error(errors)),
         }
     }
 
-    fn build(cfg: &PluginConfig, errors: &mut Vec<ConfigError>) -> Option<Self> {
+    fn build(
+        cfg: &PluginConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<Self> {
+        let mut check = |r: Result<(), ConfigError>| r.map_err(|e| errors.push(e)).is_ok();
         if let Some(export) = &cfg.global.export {
-            export.validate("export").map_err(|e| errors.push(e)).ok();
+            check(export.validate("export"));
         }
         let identity = IdentityPolicy::compile(&cfg.global.identity, "identity")
             .map_err(|e| errors.push(e))
             .ok();
-        let policies = PolicySet::compile(cfg, errors);
+        let keyring = match &cfg.global.keys {
+            Some(keys) => match Keyring::from_env(keys, env, "keys") {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    errors.push(e);
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let tenant = match &cfg.global.tenant {
+            Some(t) => crate::token::require_keys(keyring.is_some(), "tenant")
+                .and_then(|()| TenantSource::compile(t, "tenant"))
+                .map_err(|e| errors.push(e))
+                .ok(),
+            None => None,
+        };
+        let policies = PolicySet::compile(cfg, keyring.is_some(), errors);
         Some(Self {
             direction: cfg.global.direction,
             service: cfg.global.service.clone(),
             export: cfg.global.export.clone(),
             identity: identity?,
+            tenant: match (&cfg.global.tenant, tenant) {
+                (Some(_), None) => return None,
+                (_, t) => t,
+            },
+            keyring,
             policies: policies?,
         })
     }
@@ -212,6 +307,18 @@ impl Engine {
         }
     }
 
+    /// The request's tenant, from the configured header or baggage key.
+    fn tenant(&self, headers: &[Header], bag: &Baggage) -> Option<Vec<u8>> {
+        let raw = match self.tenant.as_ref()? {
+            TenantSource::Header(name) => headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim_ascii().to_vec())?,
+            TenantSource::Baggage(key) => bag.value(key)?.into_bytes(),
+        };
+        (!raw.is_empty()).then_some(raw)
+    }
+
     /// Decides the mutations for one request.
     pub fn on_request(
         &self,
@@ -225,24 +332,45 @@ impl Engine {
         let (identities, mut ops) =
             self.identity
                 .resolve(input.headers, input.properties, &mut metrics);
-        let (trace_ops, trace) =
-            policy
-                .trace
-                .apply(input.headers, direction, entropy, &mut metrics);
+        let bag = Baggage::parse(input.headers);
+        let tenant = self.tenant(input.headers, &bag);
+        let minter = self.keyring.as_ref().map(|k| k.minter(tenant.as_deref()));
+        let mut r = Redactor::new(&policy.detectors, minter, metrics);
+        let (trace_ops, trace) = policy
+            .trace
+            .apply(input.headers, direction, entropy, &mut r);
         ops.extend(trace_ops);
-        // Removals come last so an explicitly removed header stays removed.
-        let (removals, removed) = policy.request_headers.decide(input.headers);
-        ops.extend(removals);
-        metrics.add(Metric::HeadersRemoved, removed);
+        let header_ops =
+            policy
+                .request_headers
+                .apply(input.headers, &mut r, Metric::HeadersRemoved);
+        let removed = |name: &str| header_ops.contains(&HeaderOp::Remove(name.to_string()));
+        let baggage_ops = policy.baggage.apply(&bag, &removed, &mut r);
+        // Header policy after trace ops, so an explicit removal wins.
+        ops.extend(header_ops);
+        ops.extend(baggage_ops);
+        let (url, path_op) = policy.url.sanitize(input.headers, &mut r);
+        ops.extend(path_op);
+        let user_agent = match first(input.headers, "user-agent") {
+            [] => None,
+            raw => r.clean(&String::from_utf8_lossy(raw)),
+        };
+        let metrics = r.into_metrics();
         let span = match (&self.export, &trace) {
             (Some(_), Some(ctx)) if ctx.sampled() => {
+                let redactions = Redactions::from_metrics(&metrics);
                 let facts = SpanFacts {
                     method: span::method(first(input.headers, ":method")),
+                    route: url.as_ref().and_then(|u| u.route.clone()).map(Clean::new),
+                    path: url.as_ref().map(|u| Clean::new(u.path.clone())),
+                    query: url.as_ref().and_then(|u| u.query.clone()).map(Clean::new),
                     scheme: span::scheme(first(input.headers, ":scheme")),
                     server_address: span::server_address(first(input.headers, ":authority")),
+                    user_agent,
                     policy: Clean::new(selected.name.to_string()),
-                    redacted_headers: removed,
-                    ..SpanFacts::default()
+                    redacted_headers: redactions.headers,
+                    redacted_baggage: redactions.baggage,
+                    tokens: redactions.tokens,
                 };
                 Some(SpanRecord::start(ctx, input.now_ns, &facts, &identities))
             }
@@ -256,6 +384,24 @@ impl Engine {
             span,
             metrics,
             trace,
+            url,
+            tenant,
+        }
+    }
+
+    /// Decides the mutations for one response's headers, under the policy
+    /// the request got.
+    pub fn on_response(&self, input: &ResponseInput<'_>) -> ResponseOutcome {
+        let policy = self.policies.get(input.policy);
+        let minter = self.keyring.as_ref().map(|k| k.minter(input.tenant));
+        let mut r = Redactor::new(&policy.detectors, minter, Metrics::default());
+        let ops =
+            policy
+                .response_headers
+                .apply(input.headers, &mut r, Metric::ResponseHeadersRemoved);
+        ResponseOutcome {
+            ops,
+            metrics: r.into_metrics(),
         }
     }
 }
@@ -269,14 +415,18 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn run(engine: &Engine, headers: &[Header], props: &StaticProperties) -> RequestOutcome {
-        engine.on_request(
+        let mut out = engine.on_request(
             &RequestInput {
                 headers,
                 properties: props,
                 now_ns: 1_000,
             },
             &mut SeededEntropy(1),
-        )
+        );
+        // Trace context has its own tests (trace.rs); these look at the rest.
+        out.ops
+            .retain(|op| !matches!(op, HeaderOp::Set(n, _) if n == "traceparent"));
+        out
     }
 
     #[test]
@@ -289,7 +439,7 @@ mod tests {
             (":authority".into(), b"shop:8080".to_vec()),
             (
                 ":path".into(),
-                b"/users/alice@example.com?token=secret".to_vec(),
+                b"/users/alice@example.com?sig=secret".to_vec(),
             ),
             (
                 "traceparent".into(),
@@ -393,6 +543,167 @@ mod tests {
     fn compile_errors_carry_the_path() {
         let err = Engine::from_json(br#"{"request_headers":{"remove":["a b"]}}"#).unwrap_err();
         assert_eq!(err.path, "request_headers.remove[0]");
+    }
+
+    fn keyed(config: serde_json::Value) -> Engine {
+        let mut cfg = config;
+        cfg["keys"] = serde_json::json!({"active": "k2", "env": {"k1": "K1", "k2": "K2"}});
+        Engine::from_json_with_env(cfg.to_string().as_bytes(), &crate::token::test_keys::env)
+            .unwrap()
+    }
+
+    fn hs(list: &[(&str, &str)]) -> Vec<Header> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    const USER_42: &str = "tk.k2.p84PCaUIFbo_9PJ0HNRkcw";
+
+    #[test]
+    fn one_namespace_gives_one_token_in_every_carrier() {
+        let engine = keyed(serde_json::json!({
+            "request_headers": {"tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}},
+            "baggage": {"tokenize_keys": ["user.id"], "namespaces": {"user.id": "user"}},
+            "url": {"templates": [{"template": "/users/{u}", "params": {"u": "tokenize"}, "namespaces": {"u": "user"}}]}
+        }));
+        let out = run(
+            &engine,
+            &hs(&[
+                (":path", "/users/42"),
+                ("x-user-id", "42"),
+                ("baggage", "user.id=42,plan=pro"),
+                ("uberctx-user.id", "42"),
+                ("authorization", "Bearer x"),
+            ]),
+            &StaticProperties::default(),
+        );
+        assert_eq!(
+            out.ops,
+            vec![
+                HeaderOp::Set("x-user-id".into(), USER_42.into()),
+                HeaderOp::Remove("authorization".into()),
+                HeaderOp::Set(
+                    "baggage".into(),
+                    format!("user.id={USER_42},plan=pro").into()
+                ),
+                HeaderOp::Set("uberctx-user.id".into(), USER_42.into()),
+            ]
+        );
+        let url = out.url.clone().unwrap();
+        assert_eq!(url.route.as_deref(), Some("/users/{u}"));
+        assert_eq!(url.path, format!("/users/{USER_42}"));
+        assert_eq!(
+            out.redactions(),
+            Redactions {
+                headers: 2,
+                baggage: 2,
+                tokens: 4,
+                detector_hits: 0
+            }
+        );
+        assert_eq!(out.tenant, None);
+    }
+
+    #[test]
+    fn tenant_keys_from_header_or_baggage() {
+        for (tenant, headers) in [
+            (
+                serde_json::json!({"header": "x-tenant-id"}),
+                hs(&[("x-tenant-id", " acme "), ("x-user-id", "42")]),
+            ),
+            (
+                serde_json::json!({"baggage": "tenant.id"}),
+                hs(&[("baggage", "tenant.id=acme"), ("x-user-id", "42")]),
+            ),
+        ] {
+            let engine = keyed(serde_json::json!({
+                "tenant": tenant,
+                "request_headers": {"tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}}
+            }));
+            let out = run(&engine, &headers, &StaticProperties::default());
+            assert_eq!(out.tenant.as_deref(), Some(&b"acme"[..]));
+            assert_eq!(
+                out.ops,
+                vec![HeaderOp::Set(
+                    "x-user-id".into(),
+                    b"tk.k2.Gr6HcGBzoscrhfbwVHksbg".to_vec()
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn response_headers_have_their_own_policy() {
+        let engine = keyed(serde_json::json!({
+            "tenant": {"header": "x-tenant-id"},
+            "response_headers": {"remove": ["x-debug"], "tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}}
+        }));
+        let out = engine.on_response(&ResponseInput {
+            headers: &hs(&[
+                (":status", "200"),
+                ("set-cookie", "s=1"),
+                ("x-debug", "1"),
+                ("x-user-id", "42"),
+                ("content-type", "text/plain"),
+            ]),
+            tenant: Some(b"globex"),
+            policy: 0,
+        });
+        assert_eq!(
+            out.ops,
+            vec![
+                HeaderOp::Remove("set-cookie".into()),
+                HeaderOp::Remove("x-debug".into()),
+                HeaderOp::Set("x-user-id".into(), b"tk.k2.D8ggPvxkns3Zvcqkj8WB1A".to_vec()),
+            ]
+        );
+        assert_eq!(out.metrics.get(Metric::ResponseHeadersRemoved), 2);
+        assert_eq!(out.metrics.get(Metric::HeadersRemoved), 0);
+    }
+
+    #[test]
+    fn baggage_removed_as_a_header_is_not_rewritten() {
+        let engine = Engine::from_json(br#"{"request_headers":{"remove":["baggage"]}}"#).unwrap();
+        let out = run(
+            &engine,
+            &hs(&[("baggage", "bad member,a=x%40example.com")]),
+            &StaticProperties::default(),
+        );
+        assert_eq!(out.ops, vec![HeaderOp::Remove("baggage".into())]);
+        assert_eq!(out.metrics.get(Metric::BaggageInvalid), 0);
+    }
+
+    #[test]
+    fn keys_and_tenant_config_errors() {
+        let env = crate::token::test_keys::env;
+        let err = |json: &str| Engine::from_json_with_env(json.as_bytes(), &env).unwrap_err();
+        let e = err(r#"{"keys":{"active":"k1","env":{"k1":"MISSING"}}}"#);
+        assert_eq!(e.path, "keys.env.k1");
+        let e = err(r#"{"tenant":{"header":"x-tenant-id"}}"#);
+        assert_eq!(e.path, "tenant");
+        let e = err(r#"{"request_headers":{"tokenize":["x-user-id"]}}"#);
+        assert_eq!(e.path, "request_headers.tokenize");
+        let e = err(r#"{"response_headers":{"tokenize":["x-user-id"]}}"#);
+        assert_eq!(e.path, "response_headers.tokenize");
+        let e = err(r#"{"keys":{"active":"k1","env":{"k1":"K1"}},"tenant":{"cookie":"t"}}"#);
+        assert_eq!(e.path, "tenant");
+        // Without an environment, keys cannot load.
+        let e = Engine::from_json(br#"{"keys":{"active":"k1","env":{"k1":"K1"}}}"#).unwrap_err();
+        assert_eq!(e.path, "keys.env.k1");
+    }
+
+    #[test]
+    fn debug_output_of_the_engine_has_no_key_material() {
+        let engine = keyed(serde_json::json!({}));
+        let text = format!("{engine:?}");
+        assert!(
+            text.contains(r#"Keyring { ids: ["k1", "k2"], active: "k2", .. }"#),
+            "{text}"
+        );
+        for k in [crate::token::test_keys::K1, crate::token::test_keys::K2] {
+            assert!(!text.contains(k));
+        }
     }
 
     #[test]

@@ -1,6 +1,13 @@
-//! Header policy: which request headers leave this hop and in what form.
+//! Header policy, per direction: which headers leave this hop and in what
+//! form. Removal (exact names, prefixes, regexes, a named default set),
+//! allow-list mode, tokenized values and detector scans.
 
-use crate::config::{ConfigError, HeaderPolicyConfig};
+use crate::config::{ConfigError, HeaderDefaults, HeaderPolicyConfig};
+use crate::engine::join;
+use crate::metrics::Metric;
+use crate::redact::{Redactor, ScanOutcome};
+use crate::token;
+use regex_lite::Regex;
 
 /// One header as the host hands it over: a (lowercase) name and raw value
 /// bytes. Values are bytes because clients may send anything.
@@ -31,43 +38,290 @@ pub fn has(headers: &[Header], name: &str) -> bool {
     headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
 }
 
+/// `defaults: credentials`: headers that carry credentials.
+pub const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-amz-security-token",
+];
+/// `defaults: external` adds these names ...
+pub const EXTERNAL_HEADERS: &[&str] = &["x-forwarded-client-cert"];
+/// ... and these prefixes: mesh internals that must not leave the mesh.
+pub const EXTERNAL_PREFIXES: &[&str] = &["x-envoy-"];
+
+/// Trace headers tracesafe manages itself (trace context and baggage
+/// modules): kept in allow-list mode, never tokenized or scanned as plain
+/// headers.
+pub const MANAGED_HEADERS: &[&str] = &[
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "b3",
+    "uber-trace-id",
+    "x-request-id",
+];
+/// Managed prefixes: B3 multi-header and the legacy baggage carriers.
+pub const MANAGED_PREFIXES: &[&str] = &["x-b3-", "uberctx-", "ot-baggage-"];
+/// Headers the proxy itself needs, which no header policy touches: message
+/// framing, and `x-forwarded-proto`, without which Envoy's router finds no
+/// route once a filter's header change has cleared the route cache.
+pub const PROXY_HEADERS: &[&str] = &["content-length", "transfer-encoding", "x-forwarded-proto"];
+
+/// Whether `name` (lowercase) is a trace header tracesafe manages.
+pub fn is_managed(name: &str) -> bool {
+    MANAGED_HEADERS.contains(&name) || MANAGED_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+#[derive(Debug, Clone, Default)]
+enum ScanSet {
+    #[default]
+    None,
+    All,
+    Names(Vec<String>),
+}
+
 /// A header policy compiled once in `on_configure`.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderPolicy {
     remove: Vec<String>,
+    remove_prefixes: Vec<String>,
+    remove_regex: Vec<Regex>,
+    allow_only: Option<Vec<String>>,
+    /// (name, namespace)
+    tokenize: Vec<(String, String)>,
+    scan: ScanSet,
 }
 
 impl HeaderPolicy {
     /// Validates and normalises the configured names. `path` is the JSON
     /// path of the policy, used in error messages.
-    pub fn compile(cfg: &HeaderPolicyConfig, path: &str) -> Result<Self, ConfigError> {
-        let mut remove = Vec::with_capacity(cfg.remove.len());
-        for (i, name) in cfg.remove.iter().enumerate() {
-            remove.push(header_name(name, &format!("{path}.remove[{i}]"))?);
-        }
+    pub fn compile(
+        cfg: &HeaderPolicyConfig,
+        path: &str,
+        has_keys: bool,
+    ) -> Result<Self, ConfigError> {
+        let mut remove = names(&cfg.remove, &join(path, "remove"))?;
+        untouchable(&remove, &join(path, "remove"))?;
+        let mut remove_prefixes = names(&cfg.remove_prefixes, &join(path, "remove_prefixes"))?;
+        let (set, prefixes): (&[&[&str]], &[&str]) = match cfg.defaults {
+            HeaderDefaults::None => (&[], &[]),
+            HeaderDefaults::Credentials => (&[CREDENTIAL_HEADERS], &[]),
+            HeaderDefaults::External => {
+                (&[CREDENTIAL_HEADERS, EXTERNAL_HEADERS], EXTERNAL_PREFIXES)
+            }
+        };
+        remove.extend(set.concat().iter().map(|s| s.to_string()));
+        remove_prefixes.extend(prefixes.iter().map(|s| s.to_string()));
         remove.sort();
         remove.dedup();
-        Ok(Self { remove })
+        let mut remove_regex = Vec::with_capacity(cfg.remove_regex.len());
+        for (i, re) in cfg.remove_regex.iter().enumerate() {
+            let at = format!("{}[{i}]", join(path, "remove_regex"));
+            let re = Regex::new(re).map_err(|e| ConfigError::new(at, e.to_string()))?;
+            remove_regex.push(re);
+        }
+        let allow_only = match &cfg.allow_only {
+            Some(list) => {
+                let mut list = names(list, &join(path, "allow_only"))?;
+                list.sort();
+                Some(list)
+            }
+            None => None,
+        };
+        let tokenize_names = names(&cfg.tokenize, &join(path, "tokenize"))?;
+        unmanaged(&tokenize_names, &join(path, "tokenize"))?;
+        untouchable(&tokenize_names, &join(path, "tokenize"))?;
+        if !tokenize_names.is_empty() {
+            token::require_keys(has_keys, &join(path, "tokenize"))?;
+        }
+        let namespaces = token::namespaces(&cfg.namespaces, &tokenize_names, path)?;
+        let tokenize = tokenize_names
+            .into_iter()
+            .map(|n| {
+                let ns = namespaces.get(&n).cloned().unwrap_or_else(|| n.clone());
+                (n, ns)
+            })
+            .collect();
+        let scan = if cfg.scan.iter().any(|s| s == "*") {
+            ScanSet::All
+        } else if cfg.scan.is_empty() {
+            ScanSet::None
+        } else {
+            let list = names(&cfg.scan, &join(path, "scan"))?;
+            unmanaged(&list, &join(path, "scan"))?;
+            untouchable(&list, &join(path, "scan"))?;
+            ScanSet::Names(list)
+        };
+        Ok(Self {
+            remove,
+            remove_prefixes,
+            remove_regex,
+            allow_only,
+            tokenize,
+            scan,
+        })
     }
 
-    /// Decides the operations for one header list. Each removed name gets
-    /// one op however many fields carried it; the count is of fields.
-    pub fn decide(&self, headers: &[Header]) -> (Vec<HeaderOp>, u64) {
-        let mut ops: Vec<HeaderOp> = Vec::new();
-        let mut removed = 0;
+    /// Whether the removal lists (names, prefixes, regexes, defaults) drop
+    /// `name` (lowercase).
+    pub fn removes(&self, name: &str) -> bool {
+        self.remove
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .is_ok()
+            || self
+                .remove_prefixes
+                .iter()
+                .any(|p| name.starts_with(p.as_str()))
+            || self.remove_regex.iter().any(|re| re.is_match(name))
+    }
+
+    fn allowed(&self, name: &str) -> bool {
+        match &self.allow_only {
+            None => true,
+            Some(list) => {
+                is_managed(name) || list.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+            }
+        }
+    }
+
+    fn scans(&self, name: &str) -> bool {
+        match &self.scan {
+            ScanSet::None => false,
+            ScanSet::All => true,
+            ScanSet::Names(list) => list.iter().any(|n| n == name),
+        }
+    }
+
+    /// Decides the operations for one header list. Each affected name gets
+    /// one op however many fields carried it; counts are of fields, and
+    /// removals count as `removed` (request or response counter).
+    pub fn apply(
+        &self,
+        headers: &[Header],
+        r: &mut Redactor<'_>,
+        removed: Metric,
+    ) -> Vec<HeaderOp> {
+        let mut ops = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         for (name, _) in headers {
             let lower = name.to_ascii_lowercase();
-            if self.remove.binary_search(&lower).is_ok() {
-                removed += 1;
-                if !ops
-                    .iter()
-                    .any(|op| matches!(op, HeaderOp::Remove(n) if *n == lower))
-                {
-                    ops.push(HeaderOp::Remove(lower));
+            if lower.starts_with(':') || seen.contains(&lower) {
+                continue;
+            }
+            let values: Vec<&[u8]> = headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(&lower))
+                .map(|(_, v)| v.as_slice())
+                .collect();
+            if let Some(op) = self.decide(&lower, &values, r, removed) {
+                ops.push(op);
+            }
+            seen.push(lower);
+        }
+        ops
+    }
+
+    fn decide(
+        &self,
+        name: &str,
+        values: &[&[u8]],
+        r: &mut Redactor<'_>,
+        removed: Metric,
+    ) -> Option<HeaderOp> {
+        if PROXY_HEADERS.contains(&name) {
+            return None;
+        }
+        let fields = values.len() as u64;
+        if self.removes(name) || !self.allowed(name) {
+            r.count(removed, fields);
+            return Some(HeaderOp::Remove(name.to_string()));
+        }
+        if is_managed(name) {
+            return None;
+        }
+        if let Some((_, ns)) = self.tokenize.iter().find(|(n, _)| n == name) {
+            let mut changed = 0;
+            let mut out: Vec<Vec<u8>> = Vec::with_capacity(values.len());
+            for v in values {
+                let v = v.trim_ascii();
+                let token = r.token(ns, v);
+                if token.as_bytes() != v {
+                    changed += 1;
+                }
+                out.push(token.into_bytes());
+            }
+            if changed == 0 {
+                return None;
+            }
+            r.count(Metric::HeadersTokenized, changed);
+            return Some(HeaderOp::Set(name.to_string(), out.join(&b","[..])));
+        }
+        if !self.scans(name) {
+            return None;
+        }
+        let mut changed = false;
+        let mut kept: Vec<Vec<u8>> = Vec::with_capacity(values.len());
+        for v in values {
+            match r.scan(&String::from_utf8_lossy(v)) {
+                ScanOutcome::Clean => kept.push(v.to_vec()),
+                ScanOutcome::Remove => {
+                    changed = true;
+                    r.count(removed, 1);
+                }
+                ScanOutcome::Replace(s) => {
+                    changed = true;
+                    kept.push(s.into_bytes());
                 }
             }
         }
-        (ops, removed)
+        match (changed, kept.is_empty()) {
+            (false, _) => None,
+            (true, true) => Some(HeaderOp::Remove(name.to_string())),
+            (true, false) => Some(HeaderOp::Set(name.to_string(), kept.join(&b","[..]))),
+        }
+    }
+}
+
+/// Validates a list of header names (or prefixes), lowercased.
+fn names(list: &[String], path: &str) -> Result<Vec<String>, ConfigError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, n)| header_name(n, &format!("{path}[{i}]")))
+        .collect()
+}
+
+/// Managed trace headers are rewritten by their own modules, never as
+/// plain header values.
+fn unmanaged(list: &[String], path: &str) -> Result<(), ConfigError> {
+    match list.iter().position(|n| is_managed(n)) {
+        Some(i) => Err(ConfigError::new(
+            format!("{path}[{i}]"),
+            format!(
+                "{:?} is a trace header tracesafe manages; configure it in its own section",
+                list.get(i).map_or("", String::as_str)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// [`PROXY_HEADERS`] named explicitly are a configuration mistake.
+fn untouchable(list: &[String], path: &str) -> Result<(), ConfigError> {
+    match list
+        .iter()
+        .position(|n| PROXY_HEADERS.contains(&n.as_str()))
+    {
+        Some(i) => Err(ConfigError::new(
+            format!("{path}[{i}]"),
+            format!(
+                "{:?} is needed by the proxy and cannot be changed by a header policy",
+                list.get(i).map_or("", String::as_str)
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -95,36 +349,65 @@ pub fn is_token(s: &str) -> bool {
 }
 
 /// RFC 9110 `tchar`.
-fn is_tchar(c: char) -> bool {
+pub(crate) fn is_tchar(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detectors::{DetectorKind, Detectors, DetectorsConfig};
+    use crate::metrics::Metrics;
+    use crate::token::test_keys::keyring;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn policy(names: &[&str]) -> HeaderPolicy {
-        let cfg = HeaderPolicyConfig {
-            remove: names.iter().map(|s| s.to_string()).collect(),
-        };
-        HeaderPolicy::compile(&cfg, "request_headers").unwrap()
+    fn policy(v: serde_json::Value) -> HeaderPolicy {
+        let cfg: HeaderPolicyConfig = serde_json::from_value(v).unwrap();
+        HeaderPolicy::compile(&cfg, "request_headers", true).unwrap()
+    }
+
+    fn compile_err(v: serde_json::Value) -> ConfigError {
+        let cfg: HeaderPolicyConfig = serde_json::from_value(v).unwrap();
+        HeaderPolicy::compile(&cfg, "request_headers", false).unwrap_err()
     }
 
     fn h(name: &str, value: &[u8]) -> Header {
         (name.to_string(), value.to_vec())
     }
 
+    /// Applies `p` with the default detectors and key k2; returns ops and
+    /// counters.
+    fn run(p: &HeaderPolicy, headers: &[Header]) -> (Vec<HeaderOp>, Metrics) {
+        let d = Detectors::compile(&DetectorsConfig::default(), "detectors", false).unwrap();
+        let k = keyring("k2");
+        let mut r = Redactor::new(&d, Some(k.minter(None)), Metrics::default());
+        let ops = p.apply(headers, &mut r, Metric::HeadersRemoved);
+        (ops, r.into_metrics())
+    }
+
+    fn removed(ops: &[HeaderOp]) -> Vec<&str> {
+        ops.iter()
+            .filter_map(|op| match op {
+                HeaderOp::Remove(n) => Some(n.as_str()),
+                HeaderOp::Set(..) => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn removes_case_insensitively_once_per_name() {
-        let p = policy(&["Authorization", "cookie"]);
-        let (ops, removed) = p.decide(&[
-            h("authorization", b"Bearer x"),
-            h("Cookie", b"a=1"),
-            h("cookie", b"b=2"),
-            h("x-keep", b"1"),
-        ]);
+        let p =
+            policy(serde_json::json!({"defaults": "none", "remove": ["Authorization", "cookie"]}));
+        let (ops, m) = run(
+            &p,
+            &[
+                h("authorization", b"Bearer x"),
+                h("Cookie", b"a=1"),
+                h("cookie", b"b=2"),
+                h("x-keep", b"1"),
+            ],
+        );
         assert_eq!(
             ops,
             vec![
@@ -132,7 +415,133 @@ mod tests {
                 HeaderOp::Remove("cookie".into())
             ]
         );
-        assert_eq!(removed, 3);
+        assert_eq!(m.get(Metric::HeadersRemoved), 3);
+    }
+
+    #[test]
+    fn credentials_are_the_default_set() {
+        let p = policy(serde_json::json!({}));
+        let all: Vec<Header> = CREDENTIAL_HEADERS
+            .iter()
+            .map(|n| h(n, b"v"))
+            .chain([h("x-envoy-peer", b"v"), h("x-forwarded-client-cert", b"v")])
+            .collect();
+        let (ops, _) = run(&p, &all);
+        assert_eq!(removed(&ops), CREDENTIAL_HEADERS.to_vec());
+        let p = policy(serde_json::json!({"defaults": "external"}));
+        let (ops, _) = run(&p, &all);
+        assert_eq!(removed(&ops).len(), CREDENTIAL_HEADERS.len() + 2);
+        let p = policy(serde_json::json!({"defaults": "none"}));
+        assert_eq!(run(&p, &all).0, vec![]);
+    }
+
+    #[test]
+    fn prefixes_and_regexes() {
+        let p = policy(serde_json::json!({
+            "defaults": "none",
+            "remove_prefixes": ["X-Internal-"],
+            "remove_regex": ["^x-debug-[0-9]+$", "secret"]
+        }));
+        let (ops, _) = run(
+            &p,
+            &[
+                h("x-internal-user", b"1"),
+                h("x-debug-42", b"1"),
+                h("x-debug-x", b"1"),
+                h("x-my-secret-thing", b"1"),
+                h("x-internal", b"1"),
+            ],
+        );
+        assert_eq!(
+            removed(&ops),
+            ["x-internal-user", "x-debug-42", "x-my-secret-thing"]
+        );
+    }
+
+    #[test]
+    fn allow_only_keeps_listed_pseudo_proxy_and_trace_headers() {
+        let p = policy(
+            serde_json::json!({"defaults": "none", "allow_only": ["Accept", "authorization"]}),
+        );
+        let input = [
+            h(":path", b"/"),
+            h(":authority", b"a"),
+            h("accept", b"*/*"),
+            h("authorization", b"x"),
+            h("content-length", b"0"),
+            h("x-forwarded-proto", b"http"),
+            h("traceparent", b"00-..."),
+            h("baggage", b"a=1"),
+            h("x-b3-traceid", b"1"),
+            h("uberctx-a", b"1"),
+            h("x-request-id", b"1"),
+            h("user-agent", b"curl"),
+            h("x-forwarded-for", b"10.0.0.1"),
+        ];
+        let (ops, m) = run(&p, &input);
+        assert_eq!(removed(&ops), ["user-agent", "x-forwarded-for"]);
+        assert_eq!(m.get(Metric::HeadersRemoved), 2);
+        // Removal lists still apply to allowed names.
+        let p = policy(serde_json::json!({"allow_only": ["authorization"]}));
+        assert_eq!(removed(&run(&p, &input[3..4]).0), ["authorization"]);
+    }
+
+    #[test]
+    fn tokenizes_values_with_namespaces() {
+        let p = policy(serde_json::json!({
+            "tokenize": ["X-User-Id", "x-tenant-id"],
+            "namespaces": {"x-user-id": "user"}
+        }));
+        let (ops, m) = run(
+            &p,
+            &[
+                h("x-user-id", b" 42 "),
+                h("x-tenant-id", b"tk.k2.p84PCaUIFbo_9PJ0HNRkcw"),
+                h("x-other", b"42"),
+            ],
+        );
+        assert_eq!(
+            ops,
+            vec![HeaderOp::Set(
+                "x-user-id".into(),
+                b"tk.k2.p84PCaUIFbo_9PJ0HNRkcw".to_vec()
+            )]
+        );
+        assert_eq!(m.get(Metric::HeadersTokenized), 1);
+        assert_eq!(m.get(Metric::TokensMinted), 1);
+        // Several fields: one token each, joined as one list.
+        let (ops, _) = run(&p, &[h("x-user-id", b"42"), h("x-user-id", b"42")]);
+        assert_eq!(
+            ops,
+            vec![HeaderOp::Set(
+                "x-user-id".into(),
+                b"tk.k2.p84PCaUIFbo_9PJ0HNRkcw,tk.k2.p84PCaUIFbo_9PJ0HNRkcw".to_vec()
+            )]
+        );
+    }
+
+    #[test]
+    fn scans_named_or_all_headers() {
+        let p = policy(serde_json::json!({"scan": ["x-note"]}));
+        let input = [
+            h("x-note", b"call alice@example.com"),
+            h("x-other", b"bob@example.com"),
+            h("traceparent", b"bob@example.com"),
+        ];
+        let (ops, m) = run(&p, &input);
+        assert_eq!(
+            ops,
+            vec![HeaderOp::Set(
+                "x-note".into(),
+                b"call [REDACTED:email]".to_vec()
+            )]
+        );
+        assert_eq!(m.get(Metric::DetectorHits(DetectorKind::Email)), 1);
+        let p = policy(serde_json::json!({"scan": ["*"]}));
+        let (ops, _) = run(&p, &input);
+        assert_eq!(ops.len(), 2, "managed traceparent is not scanned: {ops:?}");
+        let (ops, _) = run(&p, &[h("x-clean", &[0xff, b'a'])]);
+        assert_eq!(ops, vec![], "clean non-UTF-8 values stay untouched");
     }
 
     #[test]
@@ -150,23 +559,43 @@ mod tests {
 
     #[test]
     fn non_utf8_values_are_fine() {
-        let p = policy(&["x-secret"]);
-        let (ops, _) = p.decide(&[h("x-bin", &[0xff, 0xfe]), h("x-secret", &[0xc3, 0x28])]);
+        let p = policy(serde_json::json!({"remove": ["x-secret"]}));
+        let (ops, _) = run(
+            &p,
+            &[h("x-bin", &[0xff, 0xfe]), h("x-secret", &[0xc3, 0x28])],
+        );
         assert_eq!(ops, vec![HeaderOp::Remove("x-secret".into())]);
     }
 
     #[test]
-    fn bad_names_are_config_errors() {
-        let cfg = HeaderPolicyConfig {
-            remove: vec!["ok".into(), "bad name".into()],
-        };
-        let err = HeaderPolicy::compile(&cfg, "request_headers").unwrap_err();
-        assert_eq!(err.path, "request_headers.remove[1]");
-        let cfg = HeaderPolicyConfig {
-            remove: vec![String::new()],
-        };
-        let err = HeaderPolicy::compile(&cfg, "request_headers").unwrap_err();
-        assert_eq!(err.path, "request_headers.remove[0]");
-        assert_eq!(err.message, "expected a header name, got an empty string");
+    fn bad_config_names_the_field() {
+        let e = compile_err(serde_json::json!({"remove": ["ok", "bad name"]}));
+        assert_eq!(e.path, "request_headers.remove[1]");
+        let e = compile_err(serde_json::json!({"remove": [""]}));
+        assert_eq!(e.path, "request_headers.remove[0]");
+        assert_eq!(e.message, "expected a header name, got an empty string");
+        let e = compile_err(serde_json::json!({"remove_regex": ["x", "("]}));
+        assert_eq!(e.path, "request_headers.remove_regex[1]");
+        let e = compile_err(serde_json::json!({"allow_only": ["a:b"]}));
+        assert_eq!(e.path, "request_headers.allow_only[0]");
+        let e = compile_err(serde_json::json!({"tokenize": ["x-user-id"]}));
+        assert_eq!(e.path, "request_headers.tokenize");
+        let e = compile_err(serde_json::json!({"scan": ["a", "baggage"]}));
+        assert_eq!(e.path, "request_headers.scan[1]");
+        let e = compile_err(serde_json::json!({"remove": ["X-Forwarded-Proto"]}));
+        assert_eq!(e.path, "request_headers.remove[0]");
+        // Prefixes and regexes never reach the proxy's own headers.
+        let p = policy(serde_json::json!({"remove_prefixes": ["x-"], "remove_regex": ["length"]}));
+        let (ops, _) = run(
+            &p,
+            &[h("x-forwarded-proto", b"http"), h("content-length", b"0")],
+        );
+        assert_eq!(ops, vec![]);
+        let cfg: HeaderPolicyConfig = serde_json::from_value(
+            serde_json::json!({"tokenize": ["a"], "namespaces": {"b": "x"}}),
+        )
+        .unwrap();
+        let e = HeaderPolicy::compile(&cfg, "request_headers", true).unwrap_err();
+        assert_eq!(e.path, "request_headers.namespaces.b");
     }
 }

@@ -1,12 +1,15 @@
 //! Counters a request produces. The adapter turns them into Envoy stats
 //! (`tracesafe.<name>`); names never contain request data.
 
+use crate::detectors::DetectorKind;
+
 /// One counter. Names are stable: dashboards and alerts depend on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Metric {
     /// Requests the filter processed.
     Requests,
-    /// Header fields removed by policy.
+    /// Request header fields removed by policy (lists, defaults, allow-list,
+    /// or a `remove` detector hit).
     HeadersRemoved,
     /// Requests whose peer or local identity came from each source.
     IdentityPeerCertificate,
@@ -45,6 +48,26 @@ pub enum Metric {
     /// Route metadata named a policy that is not configured; the rules
     /// decided instead.
     UnknownRoutePolicy,
+    /// Response header fields removed by policy.
+    ResponseHeadersRemoved,
+    /// Header fields whose value was replaced by its token.
+    HeadersTokenized,
+    /// Baggage members (W3C or legacy) that did not parse, dropped.
+    BaggageInvalid,
+    /// Baggage members dropped by `drop_keys`/`allow_keys` or a `remove`
+    /// detector hit.
+    BaggageDropped,
+    /// Baggage members whose value was replaced by its token.
+    BaggageTokenized,
+    /// W3C baggage members dropped from the end to meet 64 members / 8192
+    /// bytes.
+    BaggageOverLimit,
+    /// Query parameters removed from the forwarded `:path`.
+    ForwardQueryRemoved,
+    /// Tokens minted (values that already were tokens are not counted).
+    TokensMinted,
+    /// Detector hits, per kind (`detector_hits.<kind>`).
+    DetectorHits(DetectorKind),
 }
 
 impl Metric {
@@ -71,6 +94,24 @@ impl Metric {
         Metric::RequestIdsGenerated,
         Metric::IdGenerationFailures,
         Metric::UnknownRoutePolicy,
+        Metric::ResponseHeadersRemoved,
+        Metric::HeadersTokenized,
+        Metric::BaggageInvalid,
+        Metric::BaggageDropped,
+        Metric::BaggageTokenized,
+        Metric::BaggageOverLimit,
+        Metric::ForwardQueryRemoved,
+        Metric::TokensMinted,
+        Metric::DetectorHits(DetectorKind::Email),
+        Metric::DetectorHits(DetectorKind::Card),
+        Metric::DetectorHits(DetectorKind::Jwt),
+        Metric::DetectorHits(DetectorKind::Credential),
+        Metric::DetectorHits(DetectorKind::AwsKey),
+        Metric::DetectorHits(DetectorKind::Ipv4),
+        Metric::DetectorHits(DetectorKind::Ipv6),
+        Metric::DetectorHits(DetectorKind::Ssn),
+        Metric::DetectorHits(DetectorKind::Phone),
+        Metric::DetectorHits(DetectorKind::Custom),
     ];
 
     /// The stat name, without the `tracesafe.` prefix.
@@ -97,6 +138,26 @@ impl Metric {
             Metric::RequestIdsGenerated => "request_ids_generated",
             Metric::IdGenerationFailures => "id_generation_failures",
             Metric::UnknownRoutePolicy => "route_policy_unknown",
+            Metric::ResponseHeadersRemoved => "response_headers_removed",
+            Metric::HeadersTokenized => "headers_tokenized",
+            Metric::BaggageInvalid => "baggage_invalid",
+            Metric::BaggageDropped => "baggage_dropped",
+            Metric::BaggageTokenized => "baggage_tokenized",
+            Metric::BaggageOverLimit => "baggage_over_limit",
+            Metric::ForwardQueryRemoved => "forward_query_removed",
+            Metric::TokensMinted => "tokens_minted",
+            Metric::DetectorHits(kind) => match kind {
+                DetectorKind::Email => "detector_hits.email",
+                DetectorKind::Card => "detector_hits.card",
+                DetectorKind::Jwt => "detector_hits.jwt",
+                DetectorKind::Credential => "detector_hits.credential",
+                DetectorKind::AwsKey => "detector_hits.aws_key",
+                DetectorKind::Ipv4 => "detector_hits.ipv4",
+                DetectorKind::Ipv6 => "detector_hits.ipv6",
+                DetectorKind::Ssn => "detector_hits.ssn",
+                DetectorKind::Phone => "detector_hits.phone",
+                DetectorKind::Custom => "detector_hits.custom",
+            },
         }
     }
 }
@@ -150,5 +211,14 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), Metric::ALL.len());
+    }
+
+    #[test]
+    fn every_detector_kind_has_a_counter() {
+        for kind in DetectorKind::ALL {
+            let m = Metric::DetectorHits(kind);
+            assert!(Metric::ALL.contains(&m));
+            assert_eq!(m.name(), format!("detector_hits.{}", kind.name()));
+        }
     }
 }

@@ -103,15 +103,20 @@ struct RouteKey {
 impl PolicySet {
     /// Compiles every policy and rule, reporting every error; `None` when
     /// there was any.
-    pub fn compile(cfg: &PluginConfig, errors: &mut Vec<ConfigError>) -> Option<Self> {
+    pub fn compile(
+        cfg: &PluginConfig,
+        has_keys: bool,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<Self> {
         let before = errors.len();
-        let mut compile = |policy, name: &str| match Policy::compile(policy, &policy_path(name)) {
-            Ok(p) => Some(p),
-            Err(err) => {
-                errors.push(err);
-                None
-            }
-        };
+        let mut compile =
+            |policy, name: &str| match Policy::compile(policy, &policy_path(name), has_keys) {
+                Ok(p) => Some(p),
+                Err(err) => {
+                    errors.push(err);
+                    None
+                }
+            };
         let default = compile(&cfg.policy, DEFAULT_POLICY);
         let named: Vec<Option<Policy>> = cfg
             .policies
@@ -208,11 +213,17 @@ impl PolicySet {
         }
     }
 
-    fn selected(&self, index: usize, reason: Reason) -> (&Policy, Selected) {
-        let policy = match index {
+    /// The policy at `index` (see [`Selected::index`]); `default` when out
+    /// of range.
+    pub fn get(&self, index: usize) -> &Policy {
+        match index {
             0 => &self.default,
             i => self.named.get(i - 1).unwrap_or(&self.default),
-        };
+        }
+    }
+
+    fn selected(&self, index: usize, reason: Reason) -> (&Policy, Selected) {
+        let policy = self.get(index);
         let name = self
             .names
             .get(index)
@@ -743,7 +754,7 @@ mod tests {
                 {"match": {"authority": "*."}, "policy": "default"},
             ]
         });
-        let errors = Engine::from_json_all(cfg.to_string().as_bytes()).unwrap_err();
+        let errors = Engine::from_json_all(cfg.to_string().as_bytes(), &|_| None).unwrap_err();
         let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(
             paths,

@@ -11,6 +11,7 @@ use crate::headers::{self, Header, HeaderOp};
 use crate::host::Entropy;
 use crate::ids::{self, SpanId, TraceId};
 use crate::metrics::{Metric, Metrics};
+use crate::redact::Redactor;
 use crate::sampling::Sampler;
 use crate::traceparent::{trim_ows, TraceParent, FLAG_RANDOM, FLAG_SAMPLED};
 use crate::tracestate::{self, TraceState};
@@ -210,16 +211,16 @@ impl TracePolicy {
         headers: &[Header],
         direction: Option<Direction>,
         entropy: &mut dyn Entropy,
-        metrics: &mut Metrics,
+        r: &mut Redactor<'_>,
     ) -> (Vec<HeaderOp>, Option<TraceContext>) {
         let mut ops = Vec::new();
         let trace = match self.owner {
             TraceContextOwner::Tracesafe => {
-                self.propagate(headers, direction, entropy, metrics, &mut ops)
+                self.propagate(headers, direction, entropy, r, &mut ops)
             }
             TraceContextOwner::Envoy => None,
         };
-        if let Some(op) = self.request_id(headers, entropy, metrics) {
+        if let Some(op) = self.request_id(headers, entropy, r.metrics()) {
             ops.push(op);
         }
         (ops, trace)
@@ -230,9 +231,10 @@ impl TracePolicy {
         headers: &[Header],
         direction: Option<Direction>,
         entropy: &mut dyn Entropy,
-        metrics: &mut Metrics,
+        r: &mut Redactor<'_>,
         ops: &mut Vec<HeaderOp>,
     ) -> Option<TraceContext> {
+        let metrics = r.metrics();
         let incoming = extract(headers, metrics);
         let avoid: Vec<SpanId> = incoming.iter().map(|i| i.span_id).collect();
         let continued = incoming.filter(|_| !self.restart);
@@ -277,7 +279,7 @@ impl TracePolicy {
                     ));
                     let continues_w3c =
                         origin == Origin::Continued(PropagationFormat::TraceContext);
-                    let ts = self.trace_state(headers, continues_w3c, &span_id, metrics);
+                    let ts = self.trace_state(headers, continues_w3c, &span_id, r);
                     if !ts.is_empty() {
                         let value = ts.to_header();
                         trace_state = Some(String::from_utf8_lossy(&value).into_owned());
@@ -319,17 +321,19 @@ impl TracePolicy {
         headers: &[Header],
         continues_w3c: bool,
         span_id: &SpanId,
-        metrics: &mut Metrics,
+        r: &mut Redactor<'_>,
     ) -> TraceState {
         let mut ts = if continues_w3c {
             TraceState::from_fields(&headers::values(headers, TRACESTATE)).unwrap_or_else(|_| {
-                metrics.add(Metric::TracestateInvalid, 1);
+                r.count(Metric::TracestateInvalid, 1);
                 TraceState::default()
             })
         } else {
             TraceState::default()
         };
         ts.remove_keys(&self.deny_keys);
+        // Vendor values are opaque but may still carry user data.
+        ts.scan_values(|value| r.scan(value));
         if let Some(key) = &self.own_key {
             ts.put_first(key, ids::to_hex(span_id));
         }
@@ -466,8 +470,10 @@ mod tests {
             .iter()
             .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
             .collect();
-        let mut metrics = Metrics::default();
-        let (ops, trace) = p.apply(&hs, Some(Direction::Inbound), entropy, &mut metrics);
+        let detectors = crate::detectors::Detectors::default();
+        let mut r = Redactor::new(&detectors, None, Metrics::default());
+        let (ops, trace) = p.apply(&hs, Some(Direction::Inbound), entropy, &mut r);
+        let metrics = r.into_metrics();
         Out {
             ops,
             trace,

@@ -2,6 +2,7 @@
 //! strict validation (an invalid list is dropped whole), the privacy
 //! deny-list, and this hop's own entry on the left.
 
+use crate::redact::ScanOutcome;
 use crate::traceparent::trim_ows;
 
 /// The most list members a tracestate may carry.
@@ -66,6 +67,21 @@ impl TraceState {
         let before = self.members.len();
         self.members.retain(|(k, _)| !keys.contains(k));
         before - self.members.len()
+    }
+
+    /// Runs every value through the detectors: a `remove` hit drops the
+    /// member, a mask or token replaces the value (dropping the member if
+    /// the replacement is not a valid tracestate value).
+    pub fn scan_values(&mut self, mut scan: impl FnMut(&str) -> ScanOutcome) {
+        self.members.retain_mut(|(_, value)| match scan(value) {
+            ScanOutcome::Clean => true,
+            ScanOutcome::Remove => false,
+            ScanOutcome::Replace(new) if is_valid_value(new.as_bytes()) => {
+                *value = new;
+                true
+            }
+            ScanOutcome::Replace(_) => false,
+        });
     }
 
     /// Puts this hop's entry on the left, replacing an older entry with the

@@ -105,7 +105,7 @@ fn check_prints_every_error_with_path_and_hint() {
             "-: error at direction: unknown variant `sideways`, expected one of `inbound`, `outbound`, `auto`",
             "-: error at policies.Bad.Name: invalid policy name \"Bad.Name\": use 1-64 lowercase letters, digits, `-` or `_`, starting with a letter or digit",
             "-: error at policies.p.extends[0]: unknown policy or preset `secretz` (presets: egress-strict, minimal, pci, pii, secrets; policies: default, Bad.Name, p)",
-            "-: error at request_headers.remvoe: unknown field `remvoe`, expected `remove`",
+            "-: error at request_headers.remvoe: unknown field `remvoe`, expected one of `defaults`, `remove`, `remove_prefixes`, `remove_regex`, `allow_only`, `tokenize`, `namespaces`, `scan`",
             "-: error at rules[0].match.path_regex: invalid regular expression: found open group without closing ')'",
             "-: error at rules[1].policy: unknown policy `missing` (policies: Bad.Name, default, p)",
         ],
@@ -152,8 +152,11 @@ fn explain_shows_rule_policy_and_forwarded_headers_without_secrets() {
         "policy: api (rules[0] \"api-route\")\n\
          direction: inbound\n\
          removed:\n  authorization: [REDACTED:removed]\n  x-debug: [REDACTED:removed]\n\
-         forwarded headers:\n  :method: GET\n  :path: /v1/orders\n  :authority: shop.example\n  accept: application/json\n\
-         counters:\n  tracesafe.requests 1\n  tracesafe.headers_removed 2\n  tracesafe.policy.api.requests 1\n"
+         replaced:\n  traceparent: [REDACTED:replaced] -> 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
+         forwarded headers:\n  :method: GET\n  :path: /v1/orders\n  :authority: shop.example\n  accept: application/json\n  \
+         traceparent: 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
+         counters:\n  tracesafe.requests 1\n  tracesafe.traces_started 1\n  tracesafe.headers_removed 2\n  \
+         tracesafe.policy.api.requests 1\n"
     );
 
     let outbound = Temp::new(

@@ -59,7 +59,7 @@ fn cmd_check(files: &[String]) -> Result<ExitCode, String> {
     }
     let mut failed = false;
     for file in files {
-        match check::check(&read(file)?) {
+        match check::check(&read(file)?, &check::env_or_placeholder) {
             Ok(engine) => {
                 let names: Vec<&str> = engine.policy_names().collect();
                 println!(
@@ -117,7 +117,7 @@ fn cmd_explain(args: &[String]) -> Result<ExitCode, String> {
             "explain needs CONFIG.json and --request REQUEST.json\n{USAGE}"
         ));
     };
-    let engine = match check::check(&read(config)?) {
+    let engine = match check::check(&read(config)?, &check::env_or_placeholder) {
         Ok(engine) => engine,
         Err(diagnostics) => {
             for d in &diagnostics {

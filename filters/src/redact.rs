@@ -1,0 +1,194 @@
+//! The per-request redaction context shared by every carrier (headers,
+//! baggage, URL, and tracestate values): the policy's detectors, the token
+//! minter (scoped to the request's tenant) and the request's counters.
+
+use crate::detectors::{mask, Act, DetectorKind, Detectors};
+use crate::metrics::{Metric, Metrics};
+use crate::span::Clean;
+use crate::token::Minter;
+
+/// The replacement for values a policy redacts outright.
+pub const REDACTED: &str = "REDACTED";
+
+/// What the detectors decided for one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanOutcome {
+    /// No hit: forward the value as it was.
+    Clean,
+    /// A `remove` detector hit: drop the carrier (header field, baggage
+    /// member, query parameter, tracestate entry).
+    Remove,
+    /// Hits were masked or tokenized in place.
+    Replace(String),
+}
+
+/// How much a request was redacted: totals of its counters, for the span
+/// record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Redactions {
+    /// Header fields removed or tokenized.
+    pub headers: u64,
+    /// Baggage members dropped (policy, invalid, over limit) or tokenized.
+    pub baggage: u64,
+    /// Tokens minted.
+    pub tokens: u64,
+    /// Detector hits, all kinds.
+    pub detector_hits: u64,
+}
+
+impl Redactions {
+    pub fn from_metrics(m: &Metrics) -> Self {
+        Self {
+            headers: m.get(Metric::HeadersRemoved) + m.get(Metric::HeadersTokenized),
+            baggage: m.get(Metric::BaggageDropped)
+                + m.get(Metric::BaggageTokenized)
+                + m.get(Metric::BaggageInvalid)
+                + m.get(Metric::BaggageOverLimit),
+            tokens: m.get(Metric::TokensMinted),
+            detector_hits: DetectorKind::ALL
+                .iter()
+                .map(|k| m.get(Metric::DetectorHits(*k)))
+                .sum(),
+        }
+    }
+}
+
+pub struct Redactor<'a> {
+    detectors: &'a Detectors,
+    minter: Option<Minter<'a>>,
+    metrics: Metrics,
+}
+
+impl<'a> Redactor<'a> {
+    /// `minter` is `None` when no keys are configured; policies that
+    /// tokenize are then rejected at configuration time.
+    pub fn new(detectors: &'a Detectors, minter: Option<Minter<'a>>, metrics: Metrics) -> Self {
+        Self {
+            detectors,
+            minter,
+            metrics,
+        }
+    }
+
+    pub fn count(&mut self, metric: Metric, n: u64) {
+        self.metrics.add(metric, n);
+    }
+
+    pub fn into_metrics(self) -> Metrics {
+        self.metrics
+    }
+
+    /// The token of `value` in `namespace`. A value that already is one of
+    /// our tokens (minted by an earlier hop) passes through unchanged.
+    pub fn token(&mut self, namespace: &str, value: &[u8]) -> String {
+        match &self.minter {
+            Some(m) if m.keyring().is_token(value) => String::from_utf8_lossy(value).into_owned(),
+            Some(m) => {
+                self.metrics.add(Metric::TokensMinted, 1);
+                m.mint(namespace, value)
+            }
+            None => REDACTED.to_string(),
+        }
+    }
+
+    /// A value for the span record: clean or redacted as the detectors say,
+    /// `None` when a `remove` detector hit.
+    pub fn clean(&mut self, value: &str) -> Option<Clean> {
+        match self.scan(value) {
+            ScanOutcome::Clean => Some(Clean::new(value)),
+            ScanOutcome::Replace(v) => Some(Clean::new(v)),
+            ScanOutcome::Remove => None,
+        }
+    }
+
+    /// The counters gathered so far (trace context adds its own).
+    pub fn metrics(&mut self) -> &mut Metrics {
+        &mut self.metrics
+    }
+
+    /// Runs the detectors over one value and applies their actions; hits
+    /// are counted per kind. Tracestate handling calls this for each
+    /// entry's value.
+    pub fn scan(&mut self, value: &str) -> ScanOutcome {
+        let hits = self.detectors.find(value);
+        if hits.is_empty() {
+            return ScanOutcome::Clean;
+        }
+        for h in &hits {
+            self.metrics.add(Metric::DetectorHits(h.kind), 1);
+        }
+        if hits.iter().any(|h| *h.action == Act::Remove) {
+            return ScanOutcome::Remove;
+        }
+        let mut out = String::with_capacity(value.len());
+        let mut pos = 0;
+        for h in &hits {
+            out.push_str(value.get(pos..h.start).unwrap_or_default());
+            match h.action {
+                Act::Tokenize(ns) => {
+                    let matched = value.get(h.start..h.end).unwrap_or_default();
+                    let token = self.token(ns, matched.as_bytes());
+                    out.push_str(&token);
+                }
+                Act::Mask | Act::Remove => out.push_str(&mask(h, value)),
+            }
+            pos = h.end;
+        }
+        out.push_str(value.get(pos..).unwrap_or_default());
+        ScanOutcome::Replace(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::DetectorsConfig;
+    use crate::token::test_keys::keyring;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn detectors(v: serde_json::Value) -> Detectors {
+        let cfg: DetectorsConfig = serde_json::from_value(v).unwrap();
+        Detectors::compile(&cfg, "detectors", true).unwrap()
+    }
+
+    #[test]
+    fn masks_in_place_and_counts_by_kind() {
+        let d = detectors(serde_json::json!({}));
+        let mut r = Redactor::new(&d, None, Metrics::default());
+        assert_eq!(r.scan("nothing here"), ScanOutcome::Clean);
+        assert_eq!(
+            r.scan("mail a@example.com or b@example.com from 10.0.0.1"),
+            ScanOutcome::Replace(
+                "mail [REDACTED:email] or [REDACTED:email] from [REDACTED:ipv4]".into()
+            )
+        );
+        let m = r.into_metrics();
+        assert_eq!(m.get(Metric::DetectorHits(DetectorKind::Email)), 2);
+        assert_eq!(m.get(Metric::DetectorHits(DetectorKind::Ipv4)), 1);
+    }
+
+    #[test]
+    fn remove_wins_over_mask() {
+        let d = detectors(serde_json::json!({"ssn": "remove"}));
+        let mut r = Redactor::new(&d, None, Metrics::default());
+        assert_eq!(r.scan("a@example.com 123-45-6789"), ScanOutcome::Remove);
+    }
+
+    #[test]
+    fn tokenizes_matches_and_passes_tokens_through() {
+        let d = detectors(serde_json::json!({"email": "tokenize"}));
+        let k = keyring("k2");
+        let mut r = Redactor::new(&d, Some(k.minter(None)), Metrics::default());
+        assert_eq!(
+            r.scan("to alice@example.com"),
+            ScanOutcome::Replace("to tk.k2.VDx-xIlGJYqJDpkxd_1rrA".into())
+        );
+        assert_eq!(
+            r.token("user", b"tk.k2.VDx-xIlGJYqJDpkxd_1rrA"),
+            "tk.k2.VDx-xIlGJYqJDpkxd_1rrA"
+        );
+        assert_eq!(r.token("user", b"42"), "tk.k2.p84PCaUIFbo_9PJ0HNRkcw");
+        assert_eq!(r.into_metrics().get(Metric::TokensMinted), 2);
+    }
+}
