@@ -230,6 +230,14 @@ demo() {
   cargo test --quiet -p tracesafe --test demo
 }
 
+# 1M requests through a full policy against one Envoy; prints memory every
+# 100k requests and writes dist/soak.json (the README quotes a run).
+soak() {
+  build
+  ensure_envoy
+  cargo test --quiet -p tracesafe --test soak
+}
+
 run_tests() {
   build
   build_test_trap

@@ -36,18 +36,35 @@ impl Report {
 /// Sends `request` (a complete keep-alive HTTP/1.1 request) `total` times
 /// over `connections` connections, one request in flight per connection.
 pub fn run(port: u16, request: &[u8], total: u64, connections: usize) -> Report {
+    let request = request.to_vec();
+    run_with(port, total, connections, move |_| request.clone())
+}
+
+/// Like [`run`], with request `n` (0-based) made by `make(n)`.
+pub fn run_with(
+    port: u16,
+    total: u64,
+    connections: usize,
+    make: impl Fn(u64) -> Vec<u8> + Send + Sync + 'static,
+) -> Report {
+    let make = Arc::new(make);
     let next = Arc::new(AtomicU64::new(0));
     let shared = Arc::new(Mutex::new((Report::default(), Vec::<u32>::new())));
     let start = Instant::now();
     let threads: Vec<_> = (0..connections)
         .map(|_| {
-            let (next, shared, request) = (next.clone(), shared.clone(), request.to_vec());
+            let (next, shared, make) = (next.clone(), shared.clone(), make.clone());
             std::thread::spawn(move || {
                 let mut statuses = BTreeMap::new();
                 let mut latencies = Vec::new();
                 let mut errors = 0;
                 let mut conn: Option<BufReader<TcpStream>> = None;
-                while next.fetch_add(1, Ordering::SeqCst) < total {
+                loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    if n >= total {
+                        break;
+                    }
+                    let request = make(n);
                     let began = Instant::now();
                     let stream = match conn.take() {
                         Some(c) => c,

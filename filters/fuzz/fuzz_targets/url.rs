@@ -86,6 +86,9 @@ fuzz_target!(|data: &[u8]| {
     let f = fixture();
     let h = lines(data).headers;
     let raw_path = h.iter().find(|(n, _)| n == ":path").map(|(_, v)| v.clone());
+    // Envoy answers 400 to a request target with a fragment before any
+    // filter runs; the span still cuts at `#`, the forwarded path does not.
+    let fragment = raw_path.as_ref().is_some_and(|p| p.contains(&b'#'));
     for (i, (policy, templates)) in f.policies.iter().enumerate() {
         let (url, op, hits) = sanitize(f, policy, &h);
         let Some(url) = url else {
@@ -114,7 +117,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         // The sanitized URL, sent again, comes out the same.
-        if url.path.starts_with('/') && hits == 0 {
+        if url.path.starts_with('/') && hits == 0 && !fragment {
             let mut again: Vec<Header> = h.iter().filter(|(n, _)| n != ":path").cloned().collect();
             let target = match &url.query {
                 Some(q) => format!("{}?{q}", url.path),
