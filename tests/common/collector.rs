@@ -7,7 +7,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One export request as received.
@@ -23,6 +23,7 @@ pub struct Collector {
     pub port: u16,
     exports: Arc<Mutex<Vec<Export>>>,
     status: Arc<AtomicU16>,
+    down: Arc<AtomicBool>,
 }
 
 impl Collector {
@@ -33,6 +34,7 @@ impl Collector {
             port,
             exports: Arc::new(Mutex::new(Vec::new())),
             status: Arc::new(AtomicU16::new(200)),
+            down: Arc::new(AtomicBool::new(false)),
         };
         let shared = c.clone();
         std::thread::spawn(move || {
@@ -47,6 +49,12 @@ impl Collector {
     /// The status every later export gets (e.g. 503 to make it retry).
     pub fn respond_with(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Stops answering: every connection is closed unanswered, as when the
+    /// collector is down.
+    pub fn stop(&self) {
+        self.down.store(true, Ordering::SeqCst);
     }
 
     pub fn exports(&self) -> Vec<Export> {
@@ -92,6 +100,9 @@ impl Collector {
     }
 
     fn serve(&self, stream: TcpStream) {
+        if self.down.load(Ordering::SeqCst) {
+            return;
+        }
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         let mut out = stream;
         loop {
