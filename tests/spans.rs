@@ -1,6 +1,7 @@
 //! tracesafe's own spans through the two-sidecar mTLS mesh, decoded by the
 //! official OTLP types: parent/child across hops, verified identities,
 //! sanitized attributes, and a dead collector that costs only spans.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 mod common;
 
@@ -191,7 +192,7 @@ fn a_dead_collector_costs_spans_not_requests() {
     mesh.collector.stop();
     for i in 0..20 {
         let resp = Request::get("/health")
-            .header("x-test-id", &format!("r{i}"))
+            .header("x-test-id", format!("r{i}"))
             .send(mesh.entry())
             .unwrap();
         assert_eq!(resp.status, 200);
