@@ -687,7 +687,7 @@ mod tests {
         let e = err(r#"{"response_headers":{"tokenize":["x-user-id"]}}"#);
         assert_eq!(e.path, "response_headers.tokenize");
         let e = err(r#"{"keys":{"active":"k1","env":{"k1":"K1"}},"tenant":{"cookie":"t"}}"#);
-        assert_eq!(e.path, "tenant");
+        assert_eq!(e.path, "tenant.cookie");
         // Without an environment, keys cannot load.
         let e = Engine::from_json(br#"{"keys":{"active":"k1","env":{"k1":"K1"}}}"#).unwrap_err();
         assert_eq!(e.path, "keys.env.k1");
