@@ -185,7 +185,7 @@ run_tests() {
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p tracesafe-filters --lib --target wasm32-unknown-unknown
   log "integration tests through real Envoy $ENVOY_VERSION"
-  cargo test -p tracesafe --tests
+  cargo test --no-fail-fast -p tracesafe --tests
   image_test
   log "all tests passed"
 }
