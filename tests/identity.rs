@@ -1,6 +1,7 @@
 //! Verified identity through the two-sidecar mTLS mesh: identities come from
 //! certificates, never from client headers, and reach Envoy's own spans
 //! through filter state.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
