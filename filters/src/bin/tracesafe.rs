@@ -4,13 +4,15 @@
 //!
 //!   tracesafe check CONFIG.json...          validate; every error with its path and a hint
 //!   tracesafe explain CONFIG.json --request REQUEST.json [--json]
+//!   tracesafe token --config CONFIG.json --namespace NS [--tenant T] [--key ID] VALUE
 //!   tracesafe schema                        JSON Schema of the configuration
 //!
-//! Exit status: 0 ok, 1 invalid configuration, 2 usage or I/O error.
+//! Exit status: 0 ok, 1 invalid configuration (or missing keys), 2 usage or
+//! I/O error.
 
 use std::io::Read;
 use std::process::ExitCode;
-use tracesafe_filters::{check, explain, schema};
+use tracesafe_filters::{check, config, explain, schema, token};
 
 const USAGE: &str = "usage:
   tracesafe check CONFIG.json...
@@ -21,6 +23,12 @@ const USAGE: &str = "usage:
       (never the values), and the headers the upstream receives.
       REQUEST.json: {\"method\", \"path\", \"authority\", \"headers\": {name: value|[values]},
       \"direction\": \"inbound\"|\"outbound\", \"properties\": {\"xds\": {\"route_name\": ...}}}
+  tracesafe token --config CONFIG.json --namespace NS [--tenant T] [--key ID] VALUE
+      Print the token the plugin mints for VALUE (`-` reads it from stdin) in
+      namespace NS: the keys come from the environment variables that
+      CONFIG.json's `keys.env` names, as in the plugin. --tenant: the tenant's
+      key (needs a `tenant` source in CONFIG.json); --key: a key id other
+      than `keys.active`, for tokens minted before a rotation.
   tracesafe schema
       Print the JSON Schema of the plugin configuration.";
 
@@ -29,6 +37,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("check") => cmd_check(args.get(1..).unwrap_or_default()),
         Some("explain") => cmd_explain(args.get(1..).unwrap_or_default()),
+        Some("token") => cmd_token(args.get(1..).unwrap_or_default()),
         Some("schema") if args.len() == 1 => cmd_schema(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -135,6 +144,75 @@ fn cmd_explain(args: &[String]) -> Result<ExitCode, String> {
         print!("{}", explanation.text());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_token(args: &[String]) -> Result<ExitCode, String> {
+    let (mut config, mut namespace, mut tenant, mut key, mut value) =
+        (None, None, None, None, None);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut operand = |what: &str| {
+            it.next()
+                .ok_or_else(|| format!("{what} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--config" => config = Some(operand("--config")?),
+            "--namespace" => namespace = Some(operand("--namespace")?),
+            "--tenant" => tenant = Some(operand("--tenant")?),
+            "--key" => key = Some(operand("--key")?),
+            "--" => value = it.next(),
+            _ if arg.starts_with("--") => return Err(format!("unknown option {arg:?}\n{USAGE}")),
+            _ if value.is_none() => value = Some(arg),
+            other => return Err(format!("unexpected argument {other:?}\n{USAGE}")),
+        }
+    }
+    let (Some(config), Some(namespace), Some(value)) = (config, namespace, value) else {
+        return Err(format!(
+            "token needs --config CONFIG.json, --namespace NS and a VALUE\n{USAGE}"
+        ));
+    };
+    // Values on the command line end up in shell history; `-` avoids that.
+    let value = if value == "-" {
+        let mut raw = read("-")?;
+        for end in [b'\n', b'\r'] {
+            if raw.last() == Some(&end) {
+                raw.pop();
+            }
+        }
+        raw
+    } else {
+        value.as_bytes().to_vec()
+    };
+    let cfg = match config::parse(&read(config)?) {
+        Ok(cfg) => cfg,
+        Err(err) => {
+            eprintln!("{config}: {err}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    match token::mint_as_configured(
+        &cfg,
+        &env,
+        key.map(String::as_str),
+        tenant.map(|t| t.as_bytes()),
+        namespace,
+        &value,
+    ) {
+        Ok(token) => {
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("{config}: {err}");
+            if err.path.starts_with("keys.env") {
+                eprintln!(
+                    "  hint: tracesafe token reads the key variables from its own environment"
+                );
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn cmd_schema() -> Result<ExitCode, String> {
