@@ -160,9 +160,14 @@ fn explain_shows_rule_policy_and_forwarded_headers_without_secrets() {
         "policy: api (rules[0] \"api-route\")\n\
          direction: inbound\n\
          removed:\n  authorization: [REDACTED:removed]\n  x-debug: [REDACTED:removed]\n\
-         replaced:\n  traceparent: [REDACTED:replaced] -> 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
+         added:\n  traceparent: 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
          forwarded headers:\n  :method: GET\n  :path: /v1/orders\n  :authority: shop.example\n  accept: application/json\n  \
          traceparent: 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
+         span (not exported: the configuration has no `export`):\n  name: GET\n  kind: server\n  \
+         trace_id: f465b9a16a9e786e4f450980185dc406\n  span_id: afcd1d7b39a820e2\n  flags: 03\n  \
+         attributes:\n    http.request.method: GET\n    url.path: /v1/orders\n    server.address: shop.example\n    \
+         tracesafe.policy: api\n    tracesafe.redacted.headers: 2\n    tracesafe.redacted.baggage: 0\n    \
+         tracesafe.redacted.tokens: 0\n\
          counters:\n  tracesafe.requests 1\n  tracesafe.traces_started 1\n  tracesafe.headers_removed 2\n  \
          tracesafe.policy.api.requests 1\n"
     );
@@ -191,9 +196,48 @@ fn explain_shows_rule_policy_and_forwarded_headers_without_secrets() {
     assert_eq!(v["rule"]["index"], 1);
     assert_eq!(
         v["removed"],
-        serde_json::json!([{"name": "baggage", "value": "[REDACTED:removed]"}])
+        serde_json::json!([
+            {"name": "x-keep", "value": "[REDACTED:removed]"},
+            {"name": "baggage", "value": "[REDACTED:removed]"}
+        ])
     );
     assert_eq!(v["counters"]["tracesafe.policy.partner.requests"], 1);
+}
+
+#[test]
+fn explain_labels_tokens_and_masks_with_the_real_keys() {
+    let cfg = Temp::new("explain-keyed.json", KEYED_CONFIG);
+    let req = Temp::new(
+        "keyed-request.json",
+        r#"{"headers": {"x-user-id": "42", "from": "alice@example.com",
+                        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}"#,
+    );
+    let args = ["explain", cfg.path(), "--request", req.path()];
+    let out = tracesafe_env(&args, None, README_KEYS);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "replaced:\n  traceparent: [TRACE:continued] -> 00-0af7651916cd43dd8448eb211c80319c-afcd1d7b39a820e2-01\n  \
+             from: [REDACTED:email] -> [REDACTED:email]\n  \
+             x-user-id: [TOKEN:user] -> tk.k2.p84PCaUIFbo_9PJ0HNRkcw\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("alice"), "{text}");
+    // Without the variables, a placeholder key stands in, and stderr says so.
+    let out = tracesafe(&args, None);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!stdout(&out).contains("tk.k2.p84PCaUIFbo_9PJ0HNRkcw"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{0}: note: environment variable TRACESAFE_KEY_K1 is not set: tokens below use a placeholder key, not the plugin's\n\
+             {0}: note: environment variable TRACESAFE_KEY_K2 is not set: tokens below use a placeholder key, not the plugin's\n",
+            cfg.path()
+        )
+    );
 }
 
 #[test]

@@ -19,8 +19,9 @@ const USAGE: &str = "usage:
       Validate plugin configurations (`-` reads stdin). Prints every error
       with its JSON path and a hint; exits 1 if any configuration is invalid.
   tracesafe explain CONFIG.json --request REQUEST.json [--json]
-      Show which rule and policy a request gets, what is removed or replaced
-      (never the values), and the headers the upstream receives.
+      Show which rule and policy a request gets, what is removed, replaced
+      (never the old values: `[TOKEN:user]`, `[REDACTED:email]`) or added,
+      the headers the upstream receives and the span record.
       REQUEST.json: {\"method\", \"path\", \"authority\", \"headers\": {name: value|[values]},
       \"direction\": \"inbound\"|\"outbound\", \"properties\": {\"xds\": {\"route_name\": ...}}}
   tracesafe token --config CONFIG.json --namespace NS [--tenant T] [--key ID] VALUE
@@ -68,8 +69,10 @@ fn cmd_check(files: &[String]) -> Result<ExitCode, String> {
     }
     let mut failed = false;
     for file in files {
-        match check::check(&read(file)?, &check::env_or_placeholder) {
+        let bytes = read(file)?;
+        match check::check(&bytes, &check::env_or_placeholder) {
             Ok(engine) => {
+                note_placeholders(file, &bytes, "checked with a placeholder key");
                 let names: Vec<&str> = engine.policy_names().collect();
                 println!(
                     "{file}: ok ({} {}: {}; {} {})",
@@ -100,6 +103,14 @@ fn cmd_check(files: &[String]) -> Result<ExitCode, String> {
     })
 }
 
+/// Says on stderr which key variables are missing here and were replaced
+/// by a placeholder key.
+fn note_placeholders(file: &str, bytes: &[u8], what: &str) {
+    for var in check::placeholder_vars(bytes) {
+        eprintln!("{file}: note: environment variable {var} is not set: {what}");
+    }
+}
+
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 {
         one
@@ -126,8 +137,16 @@ fn cmd_explain(args: &[String]) -> Result<ExitCode, String> {
             "explain needs CONFIG.json and --request REQUEST.json\n{USAGE}"
         ));
     };
-    let engine = match check::check(&read(config)?, &check::env_or_placeholder) {
-        Ok(engine) => engine,
+    let bytes = read(config)?;
+    let engine = match check::check(&bytes, &check::env_or_placeholder) {
+        Ok(engine) => {
+            note_placeholders(
+                config,
+                &bytes,
+                "tokens below use a placeholder key, not the plugin's",
+            );
+            engine
+        }
         Err(diagnostics) => {
             for d in &diagnostics {
                 println!("{config}: {d}");
