@@ -31,6 +31,9 @@ pub struct PluginConfig {
     pub policy: PolicyConfig,
     /// The entries of `policies`, with their `extends` resolved.
     pub policies: BTreeMap<String, PolicyConfig>,
+    /// Policy name (`default` included) → the presets it builds on, in
+    /// merge order, so errors can name the preset a setting came from.
+    pub presets: BTreeMap<String, Vec<&'static str>>,
 }
 
 /// Plugin-wide settings: they describe the sidecar, not a route.
@@ -460,6 +463,13 @@ pub fn parse_all(bytes: &[u8]) -> (PluginConfig, Vec<ConfigError>) {
         .default
         .map(|merged| policy_config(&default, merged, "", &mut errors))
         .unwrap_or_default();
+    let presets = std::iter::once(DEFAULT_POLICY)
+        .chain(global.policies.keys().map(String::as_str))
+        .map(|name| {
+            let used = extends::presets_used(name, &default, &global.policies);
+            (name.to_string(), used)
+        })
+        .collect();
     let mut policies = BTreeMap::new();
     for (name, source) in &global.policies {
         let path = policy_path(name);
@@ -474,6 +484,7 @@ pub fn parse_all(bytes: &[u8]) -> (PluginConfig, Vec<ConfigError>) {
             global,
             policy,
             policies,
+            presets,
         },
         errors,
     )
