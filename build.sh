@@ -257,7 +257,7 @@ run_tests() {
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p tracesafe-filters --lib --target wasm32-unknown-unknown
   log "integration tests through real Envoy $ENVOY_VERSION"
-  cargo test -p tracesafe --tests
+  cargo test --no-fail-fast -p tracesafe --tests
   log "collector down and slow under 100k requests (#[ignore]d by default, run alone here)"
   cargo test -p tracesafe --test failure -- --ignored --test-threads 1
   log "fuzzing, ${FUZZ_TEST_SECONDS}s per target"

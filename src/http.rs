@@ -7,8 +7,8 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
-use tracesafe_filters::span::SpanRecord;
-use tracesafe_filters::{Engine, HeaderOp, RequestInput, ResponseInput};
+use tracesafe_filters::span::{SpanKind, SpanRecord};
+use tracesafe_filters::{Engine, HeaderOp, Properties, RequestInput, ResponseInput};
 
 pub struct Request {
     engine: Rc<Engine>,
@@ -91,13 +91,18 @@ impl HttpContext for Request {
                 }
             }
         }
-        self.stats.record_metrics(&outcome.metrics);
-        if self.span.is_some() {
+        let mut metrics = outcome.metrics;
+        if let Some(span) = &mut self.span {
             self.status = headers
                 .iter()
                 .find(|(n, _)| n == ":status")
                 .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok());
+            if span.kind == SpanKind::Client {
+                let upstream = HostProperties.property(&["upstream", "uri_san_peer_certificate"]);
+                span.set_upstream_peer(&upstream.unwrap_or_default(), &mut metrics);
+            }
         }
+        self.stats.record_metrics(&metrics);
         Action::Continue
     }
 

@@ -55,6 +55,67 @@ fn assert_valid_plugin_config(config: &Value, origin: &str) {
     }
 }
 
+/// The environment variables a plugin configuration's `keys.env` names.
+fn key_vars(config: &Value) -> Vec<String> {
+    let parsed: Value = match config {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        other => other.clone(),
+    };
+    parsed["keys"]["env"]
+        .as_object()
+        .map(|env| {
+            env.values()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every variable the plugin reads must be passed into the VM by the
+/// resource that loads it (`hosted`), and put into the proxy's environment
+/// by the platform's Secret wiring (`proxy`).
+fn assert_keys_wired(config: &Value, hosted: &[String], origin: &str) -> Vec<String> {
+    let vars = key_vars(config);
+    assert!(!vars.is_empty(), "{origin}: no `keys` in the plugin config");
+    for var in &vars {
+        assert!(
+            hosted.contains(var),
+            "{origin}: {var} (keys.env) is not passed to the VM: {hosted:?}"
+        );
+    }
+    vars
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// `vmConfig.env` entries passed from the host.
+fn host_env(vm_config: &Value) -> Vec<String> {
+    vm_config["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["valueFrom"] == "HOST")
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Names of `env` entries taken from a Kubernetes Secret.
+fn secret_env(env: &Value) -> Vec<String> {
+    env.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["valueFrom"]["secretKeyRef"].is_object())
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A resource's allowed fields: dotted paths, `[]` for list entries, and a
 /// trailing `.*` for free-form subtrees (labels, plugin config).
 struct Api {
@@ -284,6 +345,10 @@ fn rollout_resources_match_their_apis_and_carry_valid_configs() {
     files(&examples(), &mut all);
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut modes = Vec::new();
+    // Key variables the Istio / Envoy Gateway plugins read, and those the
+    // proxies get from a Secret.
+    let (mut istio_vars, mut istio_proxy_env) = (Vec::new(), Vec::new());
+    let (mut eg_vars, mut eg_proxy_env) = (Vec::new(), Vec::new());
     for path in all
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
@@ -316,11 +381,21 @@ fn rollout_resources_match_their_apis_and_carry_valid_configs() {
                             .to_string(),
                     );
                     assert_valid_plugin_config(&doc["spec"]["pluginConfig"], &origin);
+                    istio_vars.extend(assert_keys_wired(
+                        &doc["spec"]["pluginConfig"],
+                        &host_env(&doc["spec"]["vmConfig"]),
+                        &origin,
+                    ));
                 }
                 ("extensions.istio.io/v1alpha1", "TrafficExtension") => {
                     check_api(&TRAFFIC_EXTENSION, &doc, &origin);
                     check_oci_and_choices(&doc["spec"]["wasm"], &doc["spec"], &origin);
                     assert_valid_plugin_config(&doc["spec"]["wasm"]["pluginConfig"], &origin);
+                    istio_vars.extend(assert_keys_wired(
+                        &doc["spec"]["wasm"]["pluginConfig"],
+                        &host_env(&doc["spec"]["wasm"]["vmConfig"]),
+                        &origin,
+                    ));
                 }
                 ("gateway.envoyproxy.io/v1alpha1", "EnvoyExtensionPolicy") => {
                     check_api(&ENVOY_EXTENSION_POLICY, &doc, &origin);
@@ -329,7 +404,27 @@ fn rollout_resources_match_their_apis_and_carry_valid_configs() {
                         assert!(is_sha256_hex(sha), "{origin}: sha256 {sha}");
                         assert!(!wasm["env"]["hostKeys"].as_array().unwrap().is_empty());
                         assert_valid_plugin_config(&wasm["config"], &origin);
+                        eg_vars.extend(assert_keys_wired(
+                            &wasm["config"],
+                            &strings(&wasm["env"]["hostKeys"]),
+                            &origin,
+                        ));
                     }
+                }
+                ("apps/v1", "Deployment") => {
+                    for c in doc["spec"]["template"]["spec"]["containers"]
+                        .as_array()
+                        .unwrap()
+                    {
+                        if c["name"] == "istio-proxy" {
+                            istio_proxy_env.extend(secret_env(&c["env"]));
+                        }
+                    }
+                }
+                ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy") => {
+                    let container =
+                        &doc["spec"]["provider"]["kubernetes"]["envoyDeployment"]["container"];
+                    eg_proxy_env.extend(secret_env(&container["env"]));
                 }
                 other => assert!(
                     OTHER_KINDS.contains(&other),
@@ -353,6 +448,17 @@ fn rollout_resources_match_their_apis_and_carry_valid_configs() {
         vec!["CLIENT", "SERVER"],
         "one WasmPlugin per direction"
     );
+    for (vars, env, what) in [
+        (&istio_vars, &istio_proxy_env, "the istio-proxy container"),
+        (&eg_vars, &eg_proxy_env, "the EnvoyProxy's Envoy container"),
+    ] {
+        for var in vars {
+            assert!(
+                env.contains(var),
+                "{var} is not put into {what}'s environment from a Secret: {env:?}"
+            );
+        }
+    }
 }
 
 fn is_sha256_hex(s: &str) -> bool {
@@ -401,6 +507,11 @@ fn envoy_static_config_validates_with_the_real_plugin() {
                         &config["configuration"]["value"],
                         "examples/envoy/envoy.yaml",
                     );
+                    assert_keys_wired(
+                        &config["configuration"]["value"],
+                        &strings(&config["vm_config"]["environment_variables"]["host_env_keys"]),
+                        "examples/envoy/envoy.yaml",
+                    );
                     assert_eq!(config["failure_policy"], "FAIL_CLOSED");
                     config["vm_config"]["code"]["local"]["filename"] =
                         Value::String(common::envoy::wasm_path().display().to_string());
@@ -417,9 +528,10 @@ fn envoy_static_config_validates_with_the_real_plugin() {
     let out = Command::new(common::envoy::envoy_bin())
         .args(["--mode", "validate", "--disable-hot-restart", "-c"])
         .arg(&cfg)
+        // 32 bytes of standard base64: the plugin checks the key on load.
         .env(
             "TRACESAFE_HMAC_KEY_1",
-            "example-key-for-validation-only-32b",
+            "ZXhhbXBsZS1rZXktZm9yLXZhbGlkYXRpb24tb25seS0zMmI=",
         )
         .output()
         .unwrap();
@@ -453,12 +565,48 @@ fn policy_files_are_valid_and_reference_the_schema() {
             path.display()
         );
     }
-    let engine =
-        tracesafe_filters::Engine::from_json(&fs::read(dir.join("mesh.json")).unwrap()).unwrap();
+}
+
+/// `mesh.json` and `request.json` are the README's explain example: the
+/// partner call gets the `partners` policy and leaves with the allow-listed
+/// headers and a new trace only.
+#[test]
+fn mesh_example_explains_as_documented() {
+    let dir = examples().join("policies");
+    let engine = tracesafe_filters::check::check(
+        &fs::read(dir.join("mesh.json")).unwrap(),
+        &tracesafe_filters::check::env_or_placeholder,
+    )
+    .unwrap();
     let explained =
         tracesafe_filters::explain::explain(&engine, &fs::read(dir.join("request.json")).unwrap())
             .unwrap();
     assert_eq!(&*explained.outcome.policy.name, "partners");
+    let names: Vec<&str> = explained
+        .forwarded
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ":method",
+            ":path",
+            ":authority",
+            "content-type",
+            "idempotency-key",
+            "traceparent"
+        ]
+    );
+    let text = explained.text();
+    assert!(
+        text.contains("  traceparent: [TRACE:restarted] -> 00-"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("sk_live") && !text.contains("user.id"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Verified identity through the two-sidecar mTLS mesh: identities come from
 //! certificates, never from client headers, and reach Envoy's own spans
 //! through filter state.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -10,17 +11,11 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use serde_json::json;
 use std::time::Duration;
 
+/// The HCM `tracing` block shipped in `envoy/`: Envoy's OpenTelemetry tracer
+/// with custom tags read from tracesafe's filter state.
 fn envoy_tracing() -> serde_json::Value {
-    json!({
-        "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": {
-            "@type": "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig",
-            "http_service": {"http_uri": {"uri": "http://collector/v1/traces", "cluster": "collector", "timeout": "1s"}},
-            "service_name": "sidecar-b"}},
-        "custom_tags": [
-            {"tag": "mesh.peer.spiffe_id", "value": "%FILTER_STATE(wasm.tracesafe.peer_id:PLAIN)%"},
-            {"tag": "mesh.local.spiffe_id", "value": "%FILTER_STATE(wasm.tracesafe.local_id:PLAIN)%"}
-        ]
-    })
+    let path = common::envoy::repo_root().join("envoy/envoy-tracer-tags.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]

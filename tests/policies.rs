@@ -19,6 +19,20 @@ const PROBES: &[&str] = &[
     "x-keep",
 ];
 
+/// `envoy/policies.yaml` with `config`, passing `env` to the VM.
+fn policies_envoy(echo: &Echo, config: &serde_json::Value, env: &[(&str, &str)]) -> Envoy {
+    let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+    Envoy::start(
+        "policies.yaml",
+        &[
+            ("UPSTREAM_PORT", echo.port.to_string()),
+            ("PLUGIN_CONFIG", envoy::yaml_string(&config.to_string())),
+            ("HOST_ENV_KEYS", serde_json::to_string(&names).unwrap()),
+        ],
+        env,
+    )
+}
+
 fn start(echo: &Echo) -> Envoy {
     let config = json!({
         // `defaults: none` turns off the built-in credential removal, so only
@@ -38,14 +52,7 @@ fn start(echo: &Echo) -> Envoy {
             {"name": "reports", "match": {"path_regex": "^/reports/[0-9]+$", "virtual_host": "app"}, "policy": "locked"}
         ]
     });
-    Envoy::start(
-        "policies.yaml",
-        &[
-            ("UPSTREAM_PORT", echo.port.to_string()),
-            ("PLUGIN_CONFIG", envoy::yaml_string(&config.to_string())),
-        ],
-        &[],
-    )
+    policies_envoy(echo, &config, &[])
 }
 
 /// Sends `method path` with every probe header and returns the probes the
@@ -119,5 +126,101 @@ fn routes_rules_and_route_metadata_select_policies() {
         "{}",
         envoy.stats()
     );
+    envoy.assert_no_trap();
+}
+
+/// The README's key k2 (bytes 32..64) and its token for user `42`.
+const K2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+const USER_42: &str = "tk.k2.p84PCaUIFbo_9PJ0HNRkcw";
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+/// Three routes of one listener, three preset-built policies: the default
+/// (`secrets` + `pii`), `egress-strict` for `api`, `minimal` for probes.
+#[test]
+fn presets_give_routes_their_policies_through_envoy() {
+    let echo = Echo::start();
+    let envoy = policies_envoy(
+        &echo,
+        &json!({
+            "keys": {"active": "k2", "env": {"k2": "TRACESAFE_KEY_K2"}},
+            "extends": ["secrets", "pii"],
+            "policies": {
+                // The test id must reach the echo: allow-list entries add up.
+                "partner": {"extends": ["egress-strict"], "request_headers": {"allow_only": ["x-test-id"]}},
+                "probes": {"extends": ["minimal"]}
+            },
+            "rules": [
+                {"match": {"route": "api"}, "policy": "partner"},
+                {"match": {"path_prefix": "/healthz"}, "policy": "probes"}
+            ]
+        }),
+        &[("TRACESAFE_KEY_K2", K2)],
+    );
+    let send = |path: &str, id: &str| {
+        let req = Request::get(path)
+            .header("x-test-id", id)
+            .header("traceparent", TRACEPARENT)
+            .header("tracestate", "congo=t61rcWkgMzE")
+            .header("authorization", "Bearer abcdefghijklmnop1")
+            .header("x-user-id", "42")
+            .header("baggage", "user.id=42,note=mail%20alice@example.com")
+            .header("accept", "application/json");
+        let resp = req.send(envoy.port("ingress")).unwrap();
+        assert_eq!(resp.status, 200, "{}", resp.body_text());
+        echo.by_test_id(id)
+    };
+
+    // default: secrets + pii.
+    let got = send("/orders/1", "pii");
+    assert!(!got.has("authorization"));
+    assert_eq!(got.text("x-user-id").as_deref(), Some(USER_42));
+    assert_eq!(
+        got.text("baggage"),
+        Some(format!("user.id={USER_42},note=mail%20[REDACTED:email]"))
+    );
+    assert_eq!(got.text("tracestate").as_deref(), Some("congo=t61rcWkgMzE"));
+    assert!(got
+        .text("traceparent")
+        .unwrap()
+        .contains("0af7651916cd43dd8448eb211c80319c"));
+
+    // api: egress-strict (allow-list, no baggage/tracestate, new trace).
+    let got = send("/api/charges", "partner");
+    let names: Vec<&str> = got
+        .headers
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| {
+            ![
+                "x-forwarded-proto",
+                "x-envoy-expected-rq-timeout-ms",
+                "x-test-id",
+            ]
+            .contains(n)
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec!["host", "accept", "content-length", "traceparent"]
+    );
+    assert!(!got
+        .text("traceparent")
+        .unwrap()
+        .contains("0af7651916cd43dd8448eb211c80319c"));
+
+    // probes: minimal (only the trace context changes).
+    let got = send("/healthz", "probe");
+    assert!(got.has("authorization"));
+    assert_eq!(got.text("x-user-id").as_deref(), Some("42"));
+    assert_eq!(
+        got.text("baggage").as_deref(),
+        Some("user.id=42,note=mail%20alice@example.com")
+    );
+
+    assert_eq!(envoy.counter("policy.default.requests"), 1);
+    assert_eq!(envoy.counter("policy.partner.requests"), 1);
+    assert_eq!(envoy.counter("policy.probes.requests"), 1);
+    assert_eq!(envoy.counter("traces_restarted"), 1);
+    assert_eq!(envoy.counter("tokens_minted"), 2);
     envoy.assert_no_trap();
 }

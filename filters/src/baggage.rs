@@ -89,6 +89,14 @@ struct Legacy {
     values: Vec<Vec<u8>>,
 }
 
+impl Legacy {
+    fn value(&self) -> Option<String> {
+        self.values
+            .first()
+            .map(|v| pct::decode_lossy(v.trim_ascii(), false))
+    }
+}
+
 /// The baggage of one request, parsed once and used for the tenant lookup
 /// and the policy.
 #[derive(Debug, Clone, Default)]
@@ -139,6 +147,15 @@ impl BaggagePolicy {
             scan: cfg.scan,
             legacy: cfg.legacy,
         })
+    }
+
+    /// The token namespace of a tokenized key.
+    pub fn token_namespace(&self, key: &str) -> Option<&str> {
+        let lower = key.to_ascii_lowercase();
+        self.tokenize
+            .iter()
+            .find(|(k, _)| *k == lower)
+            .map(|(_, ns)| ns.as_str())
     }
 
     /// The header operations for this request's baggage. `skip(name)` is true
@@ -228,7 +245,7 @@ impl BaggagePolicy {
             r.count(Metric::BaggageDropped, 1);
             return Decision::Drop;
         }
-        if let Some((_, ns)) = self.tokenize.iter().find(|(k, _)| *k == lower) {
+        if let Some(ns) = self.token_namespace(&lower) {
             let token = r.token(ns, value.as_bytes());
             if token == value {
                 return Decision::Keep;
@@ -304,8 +321,21 @@ impl Baggage {
         self.legacy
             .iter()
             .find(|l| l.key.eq_ignore_ascii_case(key))
-            .and_then(|l| l.values.first())
-            .map(|v| pct::decode_lossy(v.trim_ascii(), false))
+            .and_then(Legacy::value)
+    }
+
+    /// The valid W3C members as (key, decoded value), in order.
+    pub fn members(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.members
+            .iter()
+            .map(|m| (m.key.as_str(), m.value.as_str()))
+    }
+
+    /// The member a legacy header (`uberctx-<key>`, lowercase name) carries:
+    /// (key, decoded value of its first field).
+    pub fn legacy_member(&self, name: &str) -> Option<(&str, String)> {
+        let l = self.legacy.iter().find(|l| l.name == name)?;
+        Some((l.key.as_str(), l.value()?))
     }
 }
 

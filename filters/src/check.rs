@@ -37,6 +37,22 @@ pub fn env_or_placeholder(name: &str) -> Option<String> {
         .or_else(|| Some("cGxhY2Vob2xkZXIta2V5LWZvci1vZmZsaW5lLWNoZWNrcw==".to_string()))
 }
 
+/// The key variables named in `keys.env` that this process does not have,
+/// i.e. those [`env_or_placeholder`] stands in for: tools say so, since
+/// tokens minted with the placeholder differ from the plugin's.
+pub fn placeholder_vars(bytes: &[u8]) -> Vec<String> {
+    let Ok(cfg) = crate::config::parse(bytes) else {
+        return Vec::new();
+    };
+    cfg.global
+        .keys
+        .map(|k| k.env.into_values())
+        .into_iter()
+        .flatten()
+        .filter(|var| std::env::var(var).is_err())
+        .collect()
+}
+
 /// Validates a plugin configuration: the compiled engine, or every error.
 /// `env` resolves the key variables named in `keys.env`.
 pub fn check(

@@ -31,6 +31,9 @@ pub struct PluginConfig {
     pub policy: PolicyConfig,
     /// The entries of `policies`, with their `extends` resolved.
     pub policies: BTreeMap<String, PolicyConfig>,
+    /// Policy name (`default` included) → the presets it builds on, in
+    /// merge order, so errors can name the preset a setting came from.
+    pub presets: BTreeMap<String, Vec<&'static str>>,
 }
 
 /// Plugin-wide settings: they describe the sidecar, not a route.
@@ -438,11 +441,11 @@ pub fn parse_all(bytes: &[u8]) -> (PluginConfig, Vec<ConfigError>) {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return (PluginConfig::default(), errors);
     }
-    let top: Map<String, Value> = match typed(&mut serde_json::Deserializer::from_slice(bytes), "")
-    {
+    let top: Map<String, Value> = match serde_json::from_slice(bytes) {
         Ok(top) => top,
         Err(err) => {
-            errors.push(err);
+            // Not JSON, or not an object: the position is the best pointer.
+            errors.push(ConfigError::new("", err.to_string()));
             return (PluginConfig::default(), errors);
         }
     };
@@ -460,6 +463,13 @@ pub fn parse_all(bytes: &[u8]) -> (PluginConfig, Vec<ConfigError>) {
         .default
         .map(|merged| policy_config(&default, merged, "", &mut errors))
         .unwrap_or_default();
+    let presets = std::iter::once(DEFAULT_POLICY)
+        .chain(global.policies.keys().map(String::as_str))
+        .map(|name| {
+            let used = extends::presets_used(name, &default, &global.policies);
+            (name.to_string(), used)
+        })
+        .collect();
     let mut policies = BTreeMap::new();
     for (name, source) in &global.policies {
         let path = policy_path(name);
@@ -474,6 +484,7 @@ pub fn parse_all(bytes: &[u8]) -> (PluginConfig, Vec<ConfigError>) {
             global,
             policy,
             policies,
+            presets,
         },
         errors,
     )
@@ -698,34 +709,110 @@ pub fn kind(value: &Value) -> &'static str {
 
 /// Deserializes a sub-tree, prefixing error paths with `base`.
 pub fn from_value<T: DeserializeOwned>(value: Value, base: &str) -> Result<T, ConfigError> {
-    typed(value, base)
-}
-
-fn typed<'de, T, D>(de: D, base: &str) -> Result<T, ConfigError>
-where
-    T: DeserializeOwned,
-    D: serde::Deserializer<'de, Error = serde_json::Error>,
-{
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let inner = err.path().to_string();
-        let path = match (base, inner.as_str()) {
-            ("", p) => p.to_string(),
-            (b, ".") => b.to_string(),
-            (b, p) if p.starts_with('[') => format!("{b}{p}"),
-            (b, p) => format!("{b}.{p}"),
-        };
-        ConfigError::new(path, serde_message(err.inner()))
+    T::deserialize(&value).map_err(|err| {
+        let message = err.to_string();
+        let at = locate::<T>(&value, &message);
+        ConfigError::new(json_path(base, &at), message)
     })
 }
 
-/// serde_json appends "at line L column C"; the JSON path already says where,
-/// so keep just the problem ("invalid type: integer `3`, expected a string").
-fn serde_message(err: &serde_json::Error) -> String {
-    let text = err.to_string();
-    match text.rfind(" at line ") {
-        Some(cut) if err.line() > 0 => text.get(..cut).unwrap_or(&text).to_string(),
-        _ => text,
+/// A step in a JSON path.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Finds where a deserialization error is, using only `T`'s own
+/// deserializer (no path-tracking wrapper, which would double the plugin's
+/// config code): repeatedly delete one child of the current node and
+/// descend into the child whose deletion makes the value valid, or else
+/// changes the error into something other than a missing field, or else is
+/// a required field. Every optional field has a default, so deleting the
+/// culprit usually fixes it.
+/// Runs only on the error path.
+fn locate<T: DeserializeOwned>(root: &Value, message: &str) -> Vec<Step> {
+    let mut at: Vec<Step> = Vec::new();
+    while let Some(node) = node_at(root, &at) {
+        let children: Vec<Step> = match node {
+            Value::Object(map) => map.keys().cloned().map(Step::Key).collect(),
+            Value::Array(items) => (0..items.len()).map(Step::Index).collect(),
+            _ => break,
+        };
+        let mut changed = None;
+        let mut required = None;
+        let mut fixed = None;
+        for (i, child) in children.iter().enumerate() {
+            let mut probe = root.clone();
+            if let Some(parent) = node_at_mut(&mut probe, &at) {
+                match (parent, child) {
+                    (Value::Object(map), Step::Key(k)) => {
+                        map.remove(k);
+                    }
+                    (Value::Array(items), Step::Index(n)) if *n < items.len() => {
+                        items.remove(*n);
+                    }
+                    _ => continue,
+                }
+            }
+            match T::deserialize(&probe) {
+                Ok(_) => {
+                    fixed = Some(i);
+                    break;
+                }
+                Err(e) => {
+                    let m = e.to_string();
+                    let missing = m.starts_with("missing field");
+                    if changed.is_none() && m != message && !missing {
+                        changed = Some(i);
+                    }
+                    // A required field: the error may still be inside it.
+                    if let (None, true, Step::Key(k)) = (required, missing, child) {
+                        if m.contains(&format!("`{k}`")) {
+                            required = Some(i);
+                        }
+                    }
+                }
+            }
+        }
+        let Some(pick) = fixed.or(changed).or(required) else {
+            break;
+        };
+        match children.into_iter().nth(pick) {
+            Some(step) => at.push(step),
+            None => break,
+        }
     }
+    at
+}
+
+fn node_at<'a>(root: &'a Value, at: &[Step]) -> Option<&'a Value> {
+    at.iter().try_fold(root, |node, step| match step {
+        Step::Key(k) => node.get(k.as_str()),
+        Step::Index(i) => node.get(*i),
+    })
+}
+
+fn node_at_mut<'a>(root: &'a mut Value, at: &[Step]) -> Option<&'a mut Value> {
+    at.iter().try_fold(root, |node, step| match step {
+        Step::Key(k) => node.get_mut(k.as_str()),
+        Step::Index(i) => node.get_mut(*i),
+    })
+}
+
+/// `base.a.b[2]`, without a leading dot at the root.
+fn json_path(base: &str, at: &[Step]) -> String {
+    let mut out = base.to_string();
+    for step in at {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -951,6 +1038,39 @@ mod tests {
             Some(("x".into(), vec![]))
         );
         assert_eq!(unknown_field("invalid type"), None);
+    }
+
+    #[test]
+    fn locates_errors_without_path_tracking() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Rule {
+            policy: String,
+            #[serde(default)]
+            tags: Vec<u8>,
+        }
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Top {
+            #[serde(default)]
+            rules: Vec<Rule>,
+        }
+        let at = |v: serde_json::Value| from_value::<Top>(v, "base").unwrap_err().path;
+        // A wrong type deep inside an array element whose other field is
+        // required: deleting `policy` only says "missing field", so the
+        // search goes into `tags`.
+        assert_eq!(
+            at(serde_json::json!({"rules": [{"policy": "p"}, {"policy": "p", "tags": [1, "x"]}]})),
+            "base.rules[1].tags[1]"
+        );
+        assert_eq!(
+            at(serde_json::json!({"rules": [{"policy": 7}]})),
+            "base.rules[0].policy"
+        );
+        assert_eq!(at(serde_json::json!({"rules": [{}]})), "base.rules[0]");
+        assert_eq!(at(serde_json::json!({"rulez": []})), "base.rulez");
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub struct Engine {
     keyring: Option<Keyring>,
     tenant: Option<TenantSource>,
     policies: PolicySet,
+    /// Record a span for every request with a trace context, exported or
+    /// not (`tracesafe explain`).
+    every_span: bool,
 }
 
 /// One policy, compiled.
@@ -91,6 +94,18 @@ impl Policy {
             url: UrlPolicy::compile(&cfg.url, &join(path, "url"), has_keys)?,
             trace: TracePolicy::compile(&cfg.trace, &join(path, "trace"))?,
         })
+    }
+
+    pub fn request_headers(&self) -> &HeaderPolicy {
+        &self.request_headers
+    }
+
+    pub fn detectors(&self) -> &Detectors {
+        &self.detectors
+    }
+
+    pub fn baggage(&self) -> &BaggagePolicy {
+        &self.baggage
     }
 }
 
@@ -273,7 +288,21 @@ impl Engine {
             },
             keyring,
             policies: policies?,
+            every_span: false,
         })
+    }
+
+    /// This engine, recording [`RequestOutcome::span`] for every request
+    /// with a trace context, whether or not it would be exported.
+    pub fn recording_every_span(mut self) -> Self {
+        self.every_span = true;
+        self
+    }
+
+    /// Whether the span of a request with this context is exported:
+    /// `export` is configured and the trace is sampled.
+    pub fn exports(&self, ctx: &TraceContext) -> bool {
+        self.export.is_some() && ctx.sampled()
     }
 
     /// Span export settings, when spans are exported.
@@ -356,8 +385,8 @@ impl Engine {
             raw => r.clean(&String::from_utf8_lossy(raw)),
         };
         let metrics = r.into_metrics();
-        let span = match (&self.export, &trace) {
-            (Some(_), Some(ctx)) if ctx.sampled() => {
+        let span = match &trace {
+            Some(ctx) if self.every_span || self.exports(ctx) => {
                 let redactions = Redactions::from_metrics(&metrics);
                 let facts = SpanFacts {
                     method: span::method(first(input.headers, ":method")),
@@ -687,7 +716,7 @@ mod tests {
         let e = err(r#"{"response_headers":{"tokenize":["x-user-id"]}}"#);
         assert_eq!(e.path, "response_headers.tokenize");
         let e = err(r#"{"keys":{"active":"k1","env":{"k1":"K1"}},"tenant":{"cookie":"t"}}"#);
-        assert_eq!(e.path, "tenant");
+        assert_eq!(e.path, "tenant.cookie");
         // Without an environment, keys cannot load.
         let e = Engine::from_json(br#"{"keys":{"active":"k1","env":{"k1":"K1"}}}"#).unwrap_err();
         assert_eq!(e.path, "keys.env.k1");

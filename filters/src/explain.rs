@@ -1,14 +1,22 @@
 //! `tracesafe explain`: runs one described request through the engine, as
 //! the plugin would, and reports which rule and policy applied, what was
-//! removed or replaced and what the upstream would receive. Values the
-//! filter removed or replaced are never printed: they show as
-//! `[REDACTED:<what happened>]`.
+//! removed, replaced or added, what the upstream would receive, and the
+//! span record. Values the filter removed or replaced are never printed:
+//! they show as `[REDACTED:removed]`, or as what they held, found with the
+//! policy's own detectors and token settings (`[REDACTED:email]`,
+//! `[TOKEN:user]`, `[TRACE:continued]`).
 
+use crate::baggage::Baggage;
 use crate::config::{from_value, ConfigError, MatchDirection};
-use crate::engine::{Engine, RequestInput, RequestOutcome};
+use crate::detectors::{Act, Detectors};
+use crate::engine::{Engine, Policy, RequestInput, RequestOutcome};
 use crate::headers::{Header, HeaderOp};
 use crate::host::{SeededEntropy, StaticProperties};
+use crate::ids::to_hex;
+use crate::otlp::{self, Resource};
 use crate::policy::Reason;
+use crate::span::{AttrValue, SpanKind};
+use crate::trace::Origin;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -62,6 +70,57 @@ pub struct Explanation {
     pub outcome: RequestOutcome,
     /// The headers after the filter's operations: what the upstream gets.
     pub forwarded: Vec<Header>,
+    /// What each operation did, in order.
+    pub changes: Vec<Change>,
+    /// Whether [`RequestOutcome::span`] would be exported, and why (not).
+    pub span_export: SpanExport,
+    /// The resource exported spans carry (service, namespace, pod).
+    pub resource: Resource,
+}
+
+/// One header operation as `explain` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Every field of `name` removed (`fields` of them were sent).
+    Removed { name: String, fields: usize },
+    /// A header the request had, now `value`; `was` describes the old
+    /// value without showing it: `[TOKEN:user]`, `[REDACTED:email]`, ...
+    Replaced {
+        name: String,
+        was: String,
+        value: Vec<u8>,
+    },
+    /// A header the request did not have (e.g. traceparent on a new trace).
+    Added { name: String, value: Vec<u8> },
+}
+
+/// The fate of this request's span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanExport {
+    /// Exported when the response ends (end time and status added then).
+    Exported,
+    /// Recorded, but the configuration has no `export`.
+    NoExport,
+    /// Recorded, but the trace is not sampled.
+    NotSampled,
+    /// No span: Envoy's tracer owns the trace context (`trace_context:
+    /// envoy`), or no ids could be generated.
+    NoTraceContext,
+}
+
+impl SpanExport {
+    fn note(self) -> &'static str {
+        match self {
+            SpanExport::Exported => {
+                "exported when the response ends, with its end time and status code"
+            }
+            SpanExport::NoExport => "not exported: the configuration has no `export`",
+            SpanExport::NotSampled => "not exported: the trace is not sampled",
+            SpanExport::NoTraceContext => {
+                "none: tracesafe does not own the trace context (`trace.trace_context: envoy`)"
+            }
+        }
+    }
 }
 
 /// Parses `request.json` and runs it through `engine`.
@@ -95,7 +154,8 @@ pub fn explain(engine: &Engine, request_json: &[u8]) -> Result<Explanation, Conf
         };
         props = props.with(&["xds", "listener_direction"], raw);
     }
-    let outcome = engine.on_request(
+    // The span record is shown whether or not it would be exported.
+    let outcome = engine.clone().recording_every_span().on_request(
         &RequestInput {
             headers: &headers,
             properties: &props,
@@ -106,11 +166,154 @@ pub fn explain(engine: &Engine, request_json: &[u8]) -> Result<Explanation, Conf
         &mut SeededEntropy(0),
     );
     let forwarded = apply(&headers, &outcome.ops);
+    let policy = engine.policies().get(outcome.policy.index);
+    let changes = outcome
+        .ops
+        .iter()
+        .map(|op| change(op, policy, &outcome, &headers, &forwarded))
+        .collect();
+    let span_export = match &outcome.trace {
+        None => SpanExport::NoTraceContext,
+        Some(ctx) if engine.exports(ctx) => SpanExport::Exported,
+        Some(_) if engine.export().is_none() => SpanExport::NoExport,
+        Some(_) => SpanExport::NotSampled,
+    };
     Ok(Explanation {
         request: headers,
         outcome,
         forwarded,
+        changes,
+        span_export,
+        resource: Resource::for_workload(engine.service(), &props),
     })
+}
+
+/// Describes one operation; old values only ever appear as labels.
+fn change(
+    op: &HeaderOp,
+    policy: &Policy,
+    outcome: &RequestOutcome,
+    request: &[Header],
+    forwarded: &[Header],
+) -> Change {
+    let old = crate::headers::values(request, op_name(op));
+    match op {
+        HeaderOp::Remove(name) => Change::Removed {
+            name: name.clone(),
+            fields: old.len(),
+        },
+        HeaderOp::Set(name, value) if old.is_empty() => Change::Added {
+            name: name.clone(),
+            value: value.clone(),
+        },
+        HeaderOp::Set(name, value) => {
+            let mut labels = Vec::new();
+            was(name, &old, policy, outcome, request, forwarded, &mut labels);
+            let mut unique: Vec<String> = Vec::new();
+            for l in labels {
+                if !unique.contains(&l) {
+                    unique.push(l);
+                }
+            }
+            let was = if unique.is_empty() {
+                REPLACED.to_string()
+            } else {
+                unique
+                    .iter()
+                    .map(|l| format!("[{l}]"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            Change::Replaced {
+                name: name.clone(),
+                was,
+                value: value.clone(),
+            }
+        }
+    }
+}
+
+fn op_name(op: &HeaderOp) -> &str {
+    match op {
+        HeaderOp::Remove(name) | HeaderOp::Set(name, _) => name,
+    }
+}
+
+/// Labels for what a replaced header's old value(s) held, from the same
+/// compiled policy that replaced them.
+fn was(
+    name: &str,
+    old: &[&[u8]],
+    policy: &Policy,
+    outcome: &RequestOutcome,
+    request: &[Header],
+    forwarded: &[Header],
+    out: &mut Vec<String>,
+) {
+    let detectors = policy.detectors();
+    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+    let is_trace = matches!(name, "traceparent" | "tracestate" | "b3" | "uber-trace-id")
+        || name.starts_with("x-b3-");
+    if is_trace {
+        let origin = match outcome.trace.as_ref().map(|t| t.origin) {
+            Some(Origin::Started) => "started",
+            Some(Origin::Continued(_)) => "continued",
+            Some(Origin::Restarted(_)) => "restarted",
+            None => "replaced",
+        };
+        out.push(format!("TRACE:{origin}"));
+        if name == "tracestate" {
+            for v in old {
+                hits(detectors, &text(v), out);
+            }
+        }
+    } else if name == "baggage" {
+        let before = Baggage::parse(request);
+        let after = Baggage::parse(forwarded);
+        let mut dropped = 0;
+        for (key, value) in before.members() {
+            match after.members().find(|(k, _)| *k == key) {
+                None => dropped += 1,
+                Some((_, now)) if now == value => {}
+                Some(_) => match policy.baggage().token_namespace(key) {
+                    Some(ns) => out.push(format!("TOKEN:{ns}")),
+                    None => hits(detectors, value, out),
+                },
+            }
+        }
+        if dropped > 0 {
+            out.push(format!(
+                "DROPPED:{dropped} {}",
+                if dropped == 1 { "member" } else { "members" }
+            ));
+        }
+    } else if let Some((key, value)) = Baggage::parse(request).legacy_member(name) {
+        match policy.baggage().token_namespace(key) {
+            Some(ns) => out.push(format!("TOKEN:{ns}")),
+            None => hits(detectors, &value, out),
+        }
+    } else if let Some(ns) = policy.request_headers().token_namespace(name) {
+        out.push(format!("TOKEN:{ns}"));
+    } else if name == ":path" {
+        out.push("REMOVED:query parameters".into());
+    } else if name == crate::identity::PEER_HEADER {
+        out.push("IDENTITY:verified peer".into());
+    } else {
+        for v in old {
+            hits(detectors, &text(v), out);
+        }
+    }
+}
+
+/// What the detectors do to `text`, as labels.
+fn hits(detectors: &Detectors, text: &str, out: &mut Vec<String>) {
+    for h in detectors.find(text) {
+        out.push(match h.action {
+            Act::Mask => format!("REDACTED:{}", h.label),
+            Act::Tokenize(ns) => format!("TOKEN:{ns}"),
+            Act::Remove => format!("REMOVED:{}", h.label),
+        });
+    }
 }
 
 fn leaves(
@@ -185,35 +388,6 @@ impl Explanation {
         }
     }
 
-    /// Fields the filter removed, as (name, how many fields).
-    fn removed(&self) -> Vec<(&str, usize)> {
-        self.outcome
-            .ops
-            .iter()
-            .filter_map(|op| match op {
-                HeaderOp::Remove(name) => Some((
-                    name.as_str(),
-                    self.request
-                        .iter()
-                        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                        .count(),
-                )),
-                HeaderOp::Set(..) => None,
-            })
-            .collect()
-    }
-
-    fn replaced(&self) -> Vec<(&str, &[u8])> {
-        self.outcome
-            .ops
-            .iter()
-            .filter_map(|op| match op {
-                HeaderOp::Set(name, value) => Some((name.as_str(), value.as_slice())),
-                HeaderOp::Remove(_) => None,
-            })
-            .collect()
-    }
-
     /// Counters this request adds, with their Envoy stat names (without
     /// Envoy's `wasmcustom.` prefix).
     fn counters(&self) -> Vec<(String, u64)> {
@@ -249,26 +423,43 @@ impl Explanation {
         );
         let _ = writeln!(out, "direction: {}", self.direction());
         let _ = writeln!(out, "removed:");
-        let removed = self.removed();
-        if removed.is_empty() {
+        let mut removed = 0;
+        for change in &self.changes {
+            if let Change::Removed { name, fields } = change {
+                for _ in 0..*fields {
+                    removed += 1;
+                    let _ = writeln!(out, "  {name}: {REMOVED}");
+                }
+            }
+        }
+        if removed == 0 {
             let _ = writeln!(out, "  (nothing)");
         }
-        for (name, fields) in removed {
-            for _ in 0..fields {
-                let _ = writeln!(out, "  {name}: {REMOVED}");
+        let mut section = |title: &str, lines: Vec<String>| {
+            if !lines.is_empty() {
+                let _ = writeln!(out, "{title}:");
+                for line in lines {
+                    let _ = writeln!(out, "  {line}");
+                }
             }
-        }
-        let replaced = self.replaced();
-        if !replaced.is_empty() {
-            let _ = writeln!(out, "replaced:");
-            for (name, value) in replaced {
-                let _ = writeln!(out, "  {name}: {REPLACED} -> {}", show(value));
+        };
+        let replaced = self.changes.iter().filter_map(|c| match c {
+            Change::Replaced { name, was, value } => {
+                Some(format!("{name}: {was} -> {}", show(value)))
             }
-        }
+            _ => None,
+        });
+        section("replaced", replaced.collect());
+        let added = self.changes.iter().filter_map(|c| match c {
+            Change::Added { name, value } => Some(format!("{name}: {}", show(value))),
+            _ => None,
+        });
+        section("added", added.collect());
         let _ = writeln!(out, "forwarded headers:");
         for (name, value) in &self.forwarded {
             let _ = writeln!(out, "  {name}: {}", show(value));
         }
+        self.span_text(&mut out);
         let _ = writeln!(out, "counters:");
         for (name, n) in self.counters() {
             let _ = writeln!(out, "  {name} {n}");
@@ -276,7 +467,45 @@ impl Explanation {
         out
     }
 
-    /// The report for programs (`--json`).
+    fn span_text(&self, out: &mut String) {
+        let Some(span) = &self.outcome.span else {
+            let _ = writeln!(out, "span: {}", self.span_export.note());
+            return;
+        };
+        let _ = writeln!(out, "span ({}):", self.span_export.note());
+        let _ = writeln!(out, "  name: {}", show(span.name.as_bytes()));
+        let kind = match span.kind {
+            SpanKind::Server => "server",
+            SpanKind::Client => "client",
+        };
+        let _ = writeln!(out, "  kind: {kind}");
+        let _ = writeln!(out, "  trace_id: {}", to_hex(&span.trace_id));
+        let _ = writeln!(out, "  span_id: {}", to_hex(&span.span_id));
+        if let Some(parent) = &span.parent_span_id {
+            let _ = writeln!(out, "  parent_span_id: {}", to_hex(parent));
+        }
+        let _ = writeln!(out, "  flags: {:02x}", span.flags);
+        let _ = writeln!(out, "  attributes:");
+        for (key, value) in &span.attributes {
+            let value = match value {
+                AttrValue::Str(s) => show(s.as_bytes()),
+                AttrValue::Int(n) => n.to_string(),
+            };
+            let _ = writeln!(out, "    {key}: {value}");
+        }
+        for link in &span.links {
+            let _ = writeln!(
+                out,
+                "  link: trace_id {} span_id {} flags {:02x}",
+                to_hex(&link.trace_id),
+                to_hex(&link.span_id),
+                link.flags
+            );
+        }
+    }
+
+    /// The report for programs (`--json`). `span.otlp` is the OTLP/HTTP
+    /// JSON body that would carry the span.
     pub fn json(&self) -> Value {
         let (selected_by, rule) = match &self.outcome.policy.reason {
             Reason::Default => ("default", Value::Null),
@@ -285,14 +514,41 @@ impl Explanation {
                 ("rule", json!({"index": index, "name": name.as_deref()}))
             }
         };
+        let mut removed = Vec::new();
+        let mut replaced = Vec::new();
+        let mut added = Vec::new();
+        for change in &self.changes {
+            match change {
+                Change::Removed { name, fields } => removed.extend(std::iter::repeat_n(
+                    json!({"name": name, "value": REMOVED}),
+                    *fields,
+                )),
+                Change::Replaced { name, was, value } => {
+                    replaced.push(json!({"name": name, "value": show(value), "was": was}))
+                }
+                Change::Added { name, value } => {
+                    added.push(json!({"name": name, "value": show(value)}))
+                }
+            }
+        }
+        let otlp = self.outcome.span.as_ref().and_then(|span| {
+            serde_json::from_str::<Value>(&otlp::encode(&self.resource, std::slice::from_ref(span)))
+                .ok()
+        });
         json!({
             "policy": self.outcome.policy.name.as_ref(),
             "selected_by": selected_by,
             "rule": rule,
             "direction": self.direction(),
-            "removed": self.removed().iter().flat_map(|(n, k)| std::iter::repeat_n(*n, *k)).map(|n| json!({"name": n, "value": REMOVED})).collect::<Vec<_>>(),
-            "replaced": self.replaced().iter().map(|(n, v)| json!({"name": n, "value": show(v), "was": REPLACED})).collect::<Vec<_>>(),
+            "removed": removed,
+            "replaced": replaced,
+            "added": added,
             "forwarded_headers": self.forwarded.iter().map(|(n, v)| json!([n, show(v)])).collect::<Vec<_>>(),
+            "span": {
+                "exported": self.span_export == SpanExport::Exported,
+                "note": self.span_export.note(),
+                "otlp": otlp,
+            },
             "counters": self.counters().into_iter().map(|(k, v)| (k, json!(v))).collect::<Map<String, Value>>(),
         })
     }
@@ -333,9 +589,14 @@ mod tests {
             "policy: api (rules[0] \"api\")\n\
              direction: inbound\n\
              removed:\n  authorization: [REDACTED:removed]\n  cookie: [REDACTED:removed]\n  cookie: [REDACTED:removed]\n\
-             replaced:\n  traceparent: [REDACTED:replaced] -> 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
+             added:\n  traceparent: 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
              forwarded headers:\n  :method: POST\n  :path: /orders?id=1\n  :authority: shop.example\n  accept: */*\n  \
              traceparent: 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
+             span (not exported: the configuration has no `export`):\n  name: POST\n  kind: server\n  \
+             trace_id: f465b9a16a9e786e4f450980185dc406\n  span_id: afcd1d7b39a820e2\n  flags: 03\n  \
+             attributes:\n    http.request.method: POST\n    url.path: /orders\n    url.query: id=1\n    \
+             server.address: shop.example\n    tracesafe.policy: api\n    tracesafe.redacted.headers: 3\n    \
+             tracesafe.redacted.baggage: 0\n    tracesafe.redacted.tokens: 0\n\
              counters:\n  tracesafe.requests 1\n  tracesafe.traces_started 1\n  tracesafe.headers_removed 3\n  \
              tracesafe.policy.api.requests 1\n"
         );
@@ -345,6 +606,119 @@ mod tests {
         assert_eq!(j["rule"], json!({"index": 0, "name": "api"}));
         assert_eq!(j["removed"].as_array().unwrap().len(), 3);
         assert!(!j.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn labels_say_what_replaced_values_held_and_the_span_is_shown() {
+        let config = json!({
+            "keys": {"active": "k1", "env": {"k1": "K1"}},
+            "export": {"cluster": "otel"},
+            "extends": ["secrets", "pii"]
+        });
+        let engine = Engine::from_json_with_env(
+            config.to_string().as_bytes(),
+            &crate::token::test_keys::env,
+        )
+        .unwrap();
+        let e = explain(
+            &engine,
+            br#"{
+                "path": "/users/424242/orders?email=alice@example.com",
+                "authority": "shop.example",
+                "headers": {
+                    "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                    "tracestate": "congo=alice@example.com,rojo=1",
+                    "x-user-id": "42",
+                    "referer": "https://shop.example/?u=alice@example.com",
+                    "baggage": "user.id=42,note=mail%20alice@example.com,session=Bearer%20abcdefghijklmnop1,plan=pro",
+                    "uberctx-enduser.id": "42"
+                },
+                "direction": "outbound"
+            }"#,
+        )
+        .unwrap();
+        let text = e.text();
+        let replaced: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "replaced:")
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .collect();
+        assert_eq!(
+            replaced,
+            vec![
+                "  traceparent: [TRACE:continued] -> 00-0af7651916cd43dd8448eb211c80319c-afcd1d7b39a820e2-01",
+                "  tracestate: [TRACE:continued] [REDACTED:email] -> congo=[REDACTED:email],rojo=1",
+                "  referer: [REDACTED:email] -> https://shop.example/?u=[REDACTED:email]",
+                "  x-user-id: [TOKEN:user] -> tk.k1.RN1-OJO1K2rpPWeLDuUhEw",
+                "  baggage: [TOKEN:user] [REDACTED:email] [DROPPED:1 member] -> \
+                 user.id=tk.k1.RN1-OJO1K2rpPWeLDuUhEw,note=mail%20[REDACTED:email],plan=pro",
+                "  uberctx-enduser.id: [TOKEN:user] -> tk.k1.RN1-OJO1K2rpPWeLDuUhEw",
+            ],
+            "{text}"
+        );
+        // Only the forwarded `:path` has it: the app gets its real URL.
+        let leaks: Vec<&str> = text.lines().filter(|l| l.contains("alice")).collect();
+        assert_eq!(
+            leaks,
+            vec!["  :path: /users/424242/orders?email=alice@example.com"]
+        );
+        assert!(!text.contains("abcdefghijklmnop1"), "{text}");
+        let span = text
+            .lines()
+            .skip_while(|l| !l.starts_with("span ("))
+            .take_while(|l| *l != "counters:")
+            .collect::<Vec<_>>()
+            .join("\n");
+        let id = crate::token::test_keys::keyring("k1")
+            .minter(None)
+            .mint("id", b"424242");
+        assert_eq!(
+            span,
+            format!(
+                "span (exported when the response ends, with its end time and status code):\n  \
+                 name: GET /users/{{id}}/orders\n  kind: client\n  \
+                 trace_id: 0af7651916cd43dd8448eb211c80319c\n  span_id: afcd1d7b39a820e2\n  \
+                 parent_span_id: b7ad6b7169203331\n  flags: 01\n  attributes:\n    \
+                 http.request.method: GET\n    http.route: /users/{{id}}/orders\n    \
+                 url.path: /users/{id}/orders\n    url.query: email=[REDACTED:email]\n    \
+                 server.address: shop.example\n    tracesafe.policy: default\n    \
+                 tracesafe.redacted.headers: 1\n    tracesafe.redacted.baggage: 3\n    \
+                 tracesafe.redacted.tokens: 4"
+            )
+        );
+        let j = e.json();
+        assert_eq!(j.to_string().matches("alice").count(), 1);
+        assert_eq!(j["span"]["exported"], true);
+        let otlp = &j["span"]["otlp"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+        assert_eq!(otlp["traceId"], "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(otlp["name"], "GET /users/{id}/orders");
+        assert_eq!(
+            j["replaced"][3],
+            json!({"name": "x-user-id", "value": "tk.k1.RN1-OJO1K2rpPWeLDuUhEw", "was": "[TOKEN:user]"})
+        );
+    }
+
+    #[test]
+    fn span_notes_when_not_exported() {
+        let run = |config: &str, traceparent: &str| {
+            let engine = Engine::from_json(config.as_bytes()).unwrap();
+            let req = json!({"headers": {"traceparent": traceparent}}).to_string();
+            explain(&engine, req.as_bytes()).unwrap()
+        };
+        let unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+        let e = run(r#"{"export": {"cluster": "otel"}}"#, unsampled);
+        assert_eq!(e.span_export, SpanExport::NotSampled);
+        assert!(e.outcome.span.is_some());
+        assert!(e
+            .text()
+            .contains("span (not exported: the trace is not sampled):\n"));
+        let e = run(r#"{"trace": {"trace_context": "envoy"}}"#, unsampled);
+        assert_eq!(e.span_export, SpanExport::NoTraceContext);
+        assert!(e.text().contains(
+            "span: none: tracesafe does not own the trace context (`trace.trace_context: envoy`)\n"
+        ));
+        assert_eq!(e.json()["span"]["otlp"], Value::Null);
     }
 
     #[test]

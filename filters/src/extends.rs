@@ -55,6 +55,50 @@ pub fn resolve(
     Resolved { default, named }
 }
 
+/// The presets `name` builds on, directly or through the policies it
+/// extends, in merge order (a later entry wins over an earlier one), each
+/// once. Error messages use it to say which preset a setting came from.
+/// Unknown names and cycles are skipped: resolution reports them.
+pub fn presets_used(
+    name: &str,
+    default: &Object,
+    named: &BTreeMap<String, PolicySource>,
+) -> Vec<&'static str> {
+    fn walk(
+        name: &str,
+        default: &Object,
+        named: &BTreeMap<String, PolicySource>,
+        seen: &mut Vec<String>,
+        out: &mut Vec<&'static str>,
+    ) {
+        if seen.iter().any(|s| s == name) {
+            return;
+        }
+        seen.push(name.to_string());
+        let preset = presets::names().find(|p| *p == name);
+        let own: Option<Object> = match preset {
+            Some(p) => presets::get(p).and_then(|text| serde_json::from_str(text).ok()),
+            None if name == DEFAULT_POLICY => Some(default.clone()),
+            None => named.get(name).map(|s| s.0.clone()),
+        };
+        let parents = own
+            .as_ref()
+            .and_then(|o| o.get(EXTENDS))
+            .and_then(Value::as_array);
+        for parent in parents.into_iter().flatten().filter_map(Value::as_str) {
+            walk(parent, default, named, seen, out);
+        }
+        if let Some(p) = preset {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(name, default, named, &mut Vec::new(), &mut out);
+    out
+}
+
 /// `x ⊕ y`: `over` merged onto `base`, `over` taking precedence.
 pub fn merge(mut base: Object, over: Object) -> Object {
     for (key, value) in over {
@@ -278,6 +322,23 @@ mod tests {
             .contains(&json!("authorization")));
         assert!(!d.contains_key("extends"));
         assert_eq!(r.named["one"].as_ref().unwrap()["s"], "one");
+    }
+
+    #[test]
+    fn presets_used_follow_policies_in_merge_order() {
+        let default = obj(json!({"extends": ["pci"]}));
+        let named: BTreeMap<String, PolicySource> = serde_json::from_value(json!({
+            "a": {"extends": ["default", "pii", "b"]},
+            "b": {"extends": ["a", "secrets", "pci"]},
+            "c": {"extends": ["nope"]}
+        }))
+        .unwrap();
+        assert_eq!(
+            presets_used("a", &default, &named),
+            vec!["pci", "pii", "secrets"]
+        );
+        assert_eq!(presets_used("default", &default, &named), vec!["pci"]);
+        assert!(presets_used("c", &default, &named).is_empty());
     }
 
     #[test]

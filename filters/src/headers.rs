@@ -178,6 +178,14 @@ impl HeaderPolicy {
             || self.remove_regex.iter().any(|re| re.is_match(name))
     }
 
+    /// The token namespace of a tokenized header (lowercase name).
+    pub fn token_namespace(&self, name: &str) -> Option<&str> {
+        self.tokenize
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, ns)| ns.as_str())
+    }
+
     fn allowed(&self, name: &str) -> bool {
         match &self.allow_only {
             None => true,
@@ -242,7 +250,7 @@ impl HeaderPolicy {
         if is_managed(name) {
             return None;
         }
-        if let Some((_, ns)) = self.tokenize.iter().find(|(n, _)| n == name) {
+        if let Some(ns) = self.token_namespace(name) {
             let mut changed = 0;
             let mut out: Vec<Vec<u8>> = Vec::with_capacity(values.len());
             for v in values {

@@ -109,14 +109,18 @@ impl PolicySet {
         errors: &mut Vec<ConfigError>,
     ) -> Option<Self> {
         let before = errors.len();
-        let mut compile =
-            |policy, name: &str| match Policy::compile(policy, &policy_path(name), has_keys) {
+        let mut compile = |policy, name: &str| {
+            let path = policy_path(name);
+            match Policy::compile(policy, &path, has_keys) {
                 Ok(p) => Some(p),
-                Err(err) => {
+                Err(mut err) => {
+                    let used = cfg.presets.get(name).map_or(&[][..], Vec::as_slice);
+                    crate::presets::annotate(&mut err, &path, used);
                     errors.push(err);
                     None
                 }
-            };
+            }
+        };
         let default = compile(&cfg.policy, DEFAULT_POLICY);
         let named: Vec<Option<Policy>> = cfg
             .policies

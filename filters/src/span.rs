@@ -3,6 +3,8 @@
 //! header bytes cannot reach a span by accident.
 
 use crate::identity::Identities;
+use crate::metrics::{Metric, Metrics};
+use crate::spiffe::SpiffeId;
 use crate::trace::TraceContext;
 pub use crate::trace::{Link, SpanKind};
 
@@ -88,6 +90,14 @@ pub fn method(raw: &[u8]) -> Clean {
     )
 }
 
+fn peer_attributes(attributes: &mut Vec<(&'static str, AttrValue)>, peer: &SpiffeId) {
+    attributes.push((PEER_SPIFFE_ID, AttrValue::Str(peer.to_string())));
+    if let Some((ns, sa)) = peer.namespace_and_account() {
+        attributes.push((PEER_NAMESPACE, AttrValue::Str(ns.to_string())));
+        attributes.push((PEER_SERVICE_ACCOUNT, AttrValue::Str(sa.to_string())));
+    }
+}
+
 /// `server.address` from `:authority`: the host only (no userinfo, no
 /// port), and only if it looks like a host name or IP literal, since the
 /// authority is client-controlled.
@@ -146,12 +156,9 @@ impl SpanRecord {
             }
         }
         if let Some((peer, _)) = &identities.peer {
-            s(PEER_SPIFFE_ID, peer.as_str());
-            if let Some((ns, sa)) = peer.namespace_and_account() {
-                s(PEER_NAMESPACE, ns);
-                s(PEER_SERVICE_ACCOUNT, sa);
-            }
+            peer_attributes(&mut attributes, peer);
         }
+        let mut s = |k: &'static str, v: &str| attributes.push((k, AttrValue::Str(v.to_string())));
         if let Some((local, _)) = &identities.local {
             s(LOCAL_SPIFFE_ID, local.as_str());
             if let Some((ns, sa)) = local.namespace_and_account() {
@@ -180,6 +187,21 @@ impl SpanRecord {
             attributes,
             links: ctx.link.into_iter().collect(),
             error: false,
+        }
+    }
+
+    /// Stamps the server's identity on a CLIENT span: the URI SAN of the
+    /// upstream certificate, known once the upstream mTLS handshake is done
+    /// (`["upstream","uri_san_peer_certificate"]`). Malformed ids are
+    /// counted and ignored.
+    pub fn set_upstream_peer(&mut self, raw: &[u8], metrics: &mut Metrics) {
+        let has_peer = self.attributes.iter().any(|(k, _)| *k == PEER_SPIFFE_ID);
+        if self.kind != SpanKind::Client || has_peer || raw.is_empty() {
+            return;
+        }
+        match std::str::from_utf8(raw).ok().map(SpiffeId::parse) {
+            Some(Ok(peer)) => peer_attributes(&mut self.attributes, &peer),
+            _ => metrics.add(Metric::SpiffeInvalid, 1),
         }
     }
 
@@ -287,6 +309,33 @@ mod tests {
         assert_eq!(get("http.response.status_code"), Some(AttrValue::Int(503)));
         assert_eq!(get("tracesafe.redacted.headers"), Some(AttrValue::Int(2)));
         assert_eq!(get("url.query"), None);
+    }
+
+    #[test]
+    fn client_spans_get_the_upstream_peer() {
+        let facts = SpanFacts::default();
+        let mut m = Metrics::default();
+        let mut client =
+            SpanRecord::start(&ctx(SpanKind::Client), 1, &facts, &Identities::default());
+        client.set_upstream_peer(b"spiffe://td/ns/shop/sa/backend", &mut m);
+        client.set_upstream_peer(b"spiffe://td/ns/other/sa/x", &mut m);
+        let peers: Vec<_> = client
+            .attributes
+            .iter()
+            .filter(|(k, _)| *k == PEER_SPIFFE_ID)
+            .collect();
+        assert_eq!(peers.len(), 1, "first verified peer wins");
+        assert_eq!(
+            peers[0].1,
+            AttrValue::Str("spiffe://td/ns/shop/sa/backend".into())
+        );
+        let mut server =
+            SpanRecord::start(&ctx(SpanKind::Server), 1, &facts, &Identities::default());
+        server.set_upstream_peer(b"spiffe://td/ns/shop/sa/backend", &mut m);
+        assert!(!server.attributes.iter().any(|(k, _)| *k == PEER_SPIFFE_ID));
+        let mut bad = SpanRecord::start(&ctx(SpanKind::Client), 1, &facts, &Identities::default());
+        bad.set_upstream_peer(b"spiffe://BAD/x", &mut m);
+        assert_eq!(m.get(Metric::SpiffeInvalid), 1);
     }
 
     #[test]

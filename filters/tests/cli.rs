@@ -6,8 +6,16 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 fn tracesafe(args: &[&str], stdin: Option<&str>) -> Output {
+    tracesafe_env(args, stdin, &[])
+}
+
+/// Runs the binary with exactly these of the README's key variables set.
+fn tracesafe_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tracesafe"))
         .args(args)
+        .env_remove("TRACESAFE_KEY_K1")
+        .env_remove("TRACESAFE_KEY_K2")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -152,9 +160,14 @@ fn explain_shows_rule_policy_and_forwarded_headers_without_secrets() {
         "policy: api (rules[0] \"api-route\")\n\
          direction: inbound\n\
          removed:\n  authorization: [REDACTED:removed]\n  x-debug: [REDACTED:removed]\n\
-         replaced:\n  traceparent: [REDACTED:replaced] -> 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
+         added:\n  traceparent: 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
          forwarded headers:\n  :method: GET\n  :path: /v1/orders\n  :authority: shop.example\n  accept: application/json\n  \
          traceparent: 00-f465b9a16a9e786e4f450980185dc406-afcd1d7b39a820e2-03\n\
+         span (not exported: the configuration has no `export`):\n  name: GET\n  kind: server\n  \
+         trace_id: f465b9a16a9e786e4f450980185dc406\n  span_id: afcd1d7b39a820e2\n  flags: 03\n  \
+         attributes:\n    http.request.method: GET\n    url.path: /v1/orders\n    server.address: shop.example\n    \
+         tracesafe.policy: api\n    tracesafe.redacted.headers: 2\n    tracesafe.redacted.baggage: 0\n    \
+         tracesafe.redacted.tokens: 0\n\
          counters:\n  tracesafe.requests 1\n  tracesafe.traces_started 1\n  tracesafe.headers_removed 2\n  \
          tracesafe.policy.api.requests 1\n"
     );
@@ -183,9 +196,48 @@ fn explain_shows_rule_policy_and_forwarded_headers_without_secrets() {
     assert_eq!(v["rule"]["index"], 1);
     assert_eq!(
         v["removed"],
-        serde_json::json!([{"name": "baggage", "value": "[REDACTED:removed]"}])
+        serde_json::json!([
+            {"name": "x-keep", "value": "[REDACTED:removed]"},
+            {"name": "baggage", "value": "[REDACTED:removed]"}
+        ])
     );
     assert_eq!(v["counters"]["tracesafe.policy.partner.requests"], 1);
+}
+
+#[test]
+fn explain_labels_tokens_and_masks_with_the_real_keys() {
+    let cfg = Temp::new("explain-keyed.json", KEYED_CONFIG);
+    let req = Temp::new(
+        "keyed-request.json",
+        r#"{"headers": {"x-user-id": "42", "from": "alice@example.com",
+                        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}"#,
+    );
+    let args = ["explain", cfg.path(), "--request", req.path()];
+    let out = tracesafe_env(&args, None, README_KEYS);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "replaced:\n  traceparent: [TRACE:continued] -> 00-0af7651916cd43dd8448eb211c80319c-afcd1d7b39a820e2-01\n  \
+             from: [REDACTED:email] -> [REDACTED:email]\n  \
+             x-user-id: [TOKEN:user] -> tk.k2.p84PCaUIFbo_9PJ0HNRkcw\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("alice"), "{text}");
+    // Without the variables, a placeholder key stands in, and stderr says so.
+    let out = tracesafe(&args, None);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!stdout(&out).contains("tk.k2.p84PCaUIFbo_9PJ0HNRkcw"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{0}: note: environment variable TRACESAFE_KEY_K1 is not set: tokens below use a placeholder key, not the plugin's\n\
+             {0}: note: environment variable TRACESAFE_KEY_K2 is not set: tokens below use a placeholder key, not the plugin's\n",
+            cfg.path()
+        )
+    );
 }
 
 #[test]
@@ -206,6 +258,159 @@ fn explain_refuses_an_invalid_config_or_request() {
         tracesafe(&["explain", cfg.path()], None).status.code(),
         Some(2)
     );
+}
+
+/// The README's published keys: k1 = bytes 0..32, k2 = bytes 32..64.
+const README_KEYS: &[(&str, &str)] = &[
+    (
+        "TRACESAFE_KEY_K1",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    ),
+    (
+        "TRACESAFE_KEY_K2",
+        "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+    ),
+];
+
+const KEYED_CONFIG: &str = r#"{
+  "keys": {"active": "k2", "env": {"k1": "TRACESAFE_KEY_K1", "k2": "TRACESAFE_KEY_K2"}},
+  "tenant": {"header": "x-tenant-id"},
+  "extends": ["pii"]
+}"#;
+
+#[test]
+fn token_prints_the_readme_vectors() {
+    let cfg = Temp::new("keyed.json", KEYED_CONFIG);
+    let token = |extra: &[&str], value: &str, stdin: Option<&str>| {
+        let mut args = vec!["token", "--config", cfg.path()];
+        args.extend_from_slice(extra);
+        args.push(value);
+        let out = tracesafe_env(&args, stdin, README_KEYS);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(out.stderr.is_empty(), "{out:?}");
+        stdout(&out)
+    };
+    for (extra, value, want) in [
+        (
+            &["--namespace", "user"][..],
+            "42",
+            "tk.k2.p84PCaUIFbo_9PJ0HNRkcw",
+        ),
+        (
+            &["--namespace", "x-user-id"],
+            "42",
+            "tk.k2.3yF0X8-Myh6C_xdoKrA6gQ",
+        ),
+        (
+            &["--namespace", "email"],
+            "alice@example.com",
+            "tk.k2.VDx-xIlGJYqJDpkxd_1rrA",
+        ),
+        (
+            &["--namespace", "user", "--tenant", "acme"],
+            "42",
+            "tk.k2.Gr6HcGBzoscrhfbwVHksbg",
+        ),
+        (
+            &["--tenant", "globex", "--namespace", "user"],
+            "42",
+            "tk.k2.D8ggPvxkns3Zvcqkj8WB1A",
+        ),
+        (
+            &["--namespace", "user", "--key", "k1"],
+            "42",
+            "tk.k1.RN1-OJO1K2rpPWeLDuUhEw",
+        ),
+        (
+            &["--namespace", "email", "--key", "k1"],
+            "alice@example.com",
+            "tk.k1.DTMW4PiH9-84IbsrkLbOXg",
+        ),
+        (
+            &["--namespace", "user", "--key", "k1", "--"],
+            "",
+            "tk.k1.Jyd2DHzuasRbIfUxTPZaQg",
+        ),
+    ] {
+        assert_eq!(
+            token(extra, value, None),
+            format!("{want}\n"),
+            "{extra:?} {value}"
+        );
+    }
+    // `-` reads the value from stdin (keeping it out of shell history).
+    assert_eq!(
+        token(&["--namespace", "user"], "-", Some("42\n")),
+        "tk.k2.p84PCaUIFbo_9PJ0HNRkcw\n"
+    );
+}
+
+#[test]
+fn token_needs_keys_from_the_environment() {
+    let cfg = Temp::new("keyed-missing.json", KEYED_CONFIG);
+    let args = ["token", "--config", cfg.path(), "--namespace", "user", "42"];
+    let out = tracesafe_env(&args, None, &README_KEYS[..1]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "config error at keys.env.k2: environment variable TRACESAFE_KEY_K2 is not set"
+        ),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    let plain = Temp::new("plain.json", "{}");
+    let out = tracesafe_env(
+        &[
+            "token",
+            "--config",
+            plain.path(),
+            "--namespace",
+            "user",
+            "42",
+        ],
+        None,
+        README_KEYS,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no `keys`"));
+    let untenanted = Temp::new(
+        "untenanted.json",
+        r#"{"keys": {"active": "k1", "env": {"k1": "TRACESAFE_KEY_K1"}}}"#,
+    );
+    let out = tracesafe_env(
+        &[
+            "token",
+            "--config",
+            untenanted.path(),
+            "--namespace",
+            "user",
+            "--tenant",
+            "acme",
+            "42",
+        ],
+        None,
+        README_KEYS,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no `tenant` source"));
+    for bad in [
+        &["token", "--namespace", "user", "42"][..],
+        &["token", "--config", cfg.path(), "42"],
+        &["token", "--config", cfg.path(), "--namespace", "user"],
+        &[
+            "token",
+            "--config",
+            cfg.path(),
+            "--namespace",
+            "user",
+            "a",
+            "b",
+        ],
+        &["token", "--config", cfg.path(), "--nmespace", "user", "a"],
+    ] {
+        assert_eq!(tracesafe(bad, None).status.code(), Some(2), "{bad:?}");
+    }
 }
 
 /// `examples/tracesafe.schema.json` is what `tracesafe schema` prints; run

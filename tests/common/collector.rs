@@ -23,6 +23,7 @@ pub struct Collector {
     pub port: u16,
     exports: Arc<Mutex<Vec<Export>>>,
     status: Arc<AtomicU16>,
+    down: Arc<AtomicBool>,
     /// Milliseconds to wait before answering (a slow collector).
     delay_ms: Arc<AtomicU64>,
     /// Count requests only: no decoding, nothing kept (load tests).
@@ -38,6 +39,7 @@ impl Collector {
             port,
             exports: Arc::new(Mutex::new(Vec::new())),
             status: Arc::new(AtomicU16::new(200)),
+            down: Arc::new(AtomicBool::new(false)),
             delay_ms: Arc::new(AtomicU64::new(0)),
             discard: Arc::new(AtomicBool::new(false)),
             requests: Arc::new(AtomicU64::new(0)),
@@ -55,6 +57,12 @@ impl Collector {
     /// The status every later export gets (e.g. 503 to make it retry).
     pub fn respond_with(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Stops answering: every connection is closed unanswered, as when the
+    /// collector is down.
+    pub fn stop(&self) {
+        self.down.store(true, Ordering::SeqCst);
     }
 
     /// Every later export waits this long before its answer.
@@ -117,6 +125,9 @@ impl Collector {
     }
 
     fn serve(&self, stream: TcpStream) {
+        if self.down.load(Ordering::SeqCst) {
+            return;
+        }
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         let mut out = stream;
         loop {

@@ -4,23 +4,32 @@
 //!
 //!   tracesafe check CONFIG.json...          validate; every error with its path and a hint
 //!   tracesafe explain CONFIG.json --request REQUEST.json [--json]
+//!   tracesafe token --config CONFIG.json --namespace NS [--tenant T] [--key ID] VALUE
 //!   tracesafe schema                        JSON Schema of the configuration
 //!
-//! Exit status: 0 ok, 1 invalid configuration, 2 usage or I/O error.
+//! Exit status: 0 ok, 1 invalid configuration (or missing keys), 2 usage or
+//! I/O error.
 
 use std::io::Read;
 use std::process::ExitCode;
-use tracesafe_filters::{check, explain, schema};
+use tracesafe_filters::{check, config, explain, schema, token};
 
 const USAGE: &str = "usage:
   tracesafe check CONFIG.json...
       Validate plugin configurations (`-` reads stdin). Prints every error
       with its JSON path and a hint; exits 1 if any configuration is invalid.
   tracesafe explain CONFIG.json --request REQUEST.json [--json]
-      Show which rule and policy a request gets, what is removed or replaced
-      (never the values), and the headers the upstream receives.
+      Show which rule and policy a request gets, what is removed, replaced
+      (never the old values: `[TOKEN:user]`, `[REDACTED:email]`) or added,
+      the headers the upstream receives and the span record.
       REQUEST.json: {\"method\", \"path\", \"authority\", \"headers\": {name: value|[values]},
       \"direction\": \"inbound\"|\"outbound\", \"properties\": {\"xds\": {\"route_name\": ...}}}
+  tracesafe token --config CONFIG.json --namespace NS [--tenant T] [--key ID] VALUE
+      Print the token the plugin mints for VALUE (`-` reads it from stdin) in
+      namespace NS: the keys come from the environment variables that
+      CONFIG.json's `keys.env` names, as in the plugin. --tenant: the tenant's
+      key (needs a `tenant` source in CONFIG.json); --key: a key id other
+      than `keys.active`, for tokens minted before a rotation.
   tracesafe schema
       Print the JSON Schema of the plugin configuration.";
 
@@ -29,6 +38,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("check") => cmd_check(args.get(1..).unwrap_or_default()),
         Some("explain") => cmd_explain(args.get(1..).unwrap_or_default()),
+        Some("token") => cmd_token(args.get(1..).unwrap_or_default()),
         Some("schema") if args.len() == 1 => cmd_schema(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -59,8 +69,10 @@ fn cmd_check(files: &[String]) -> Result<ExitCode, String> {
     }
     let mut failed = false;
     for file in files {
-        match check::check(&read(file)?, &check::env_or_placeholder) {
+        let bytes = read(file)?;
+        match check::check(&bytes, &check::env_or_placeholder) {
             Ok(engine) => {
+                note_placeholders(file, &bytes, "checked with a placeholder key");
                 let names: Vec<&str> = engine.policy_names().collect();
                 println!(
                     "{file}: ok ({} {}: {}; {} {})",
@@ -91,6 +103,14 @@ fn cmd_check(files: &[String]) -> Result<ExitCode, String> {
     })
 }
 
+/// Says on stderr which key variables are missing here and were replaced
+/// by a placeholder key.
+fn note_placeholders(file: &str, bytes: &[u8], what: &str) {
+    for var in check::placeholder_vars(bytes) {
+        eprintln!("{file}: note: environment variable {var} is not set: {what}");
+    }
+}
+
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 {
         one
@@ -117,8 +137,16 @@ fn cmd_explain(args: &[String]) -> Result<ExitCode, String> {
             "explain needs CONFIG.json and --request REQUEST.json\n{USAGE}"
         ));
     };
-    let engine = match check::check(&read(config)?, &check::env_or_placeholder) {
-        Ok(engine) => engine,
+    let bytes = read(config)?;
+    let engine = match check::check(&bytes, &check::env_or_placeholder) {
+        Ok(engine) => {
+            note_placeholders(
+                config,
+                &bytes,
+                "tokens below use a placeholder key, not the plugin's",
+            );
+            engine
+        }
         Err(diagnostics) => {
             for d in &diagnostics {
                 println!("{config}: {d}");
@@ -135,6 +163,75 @@ fn cmd_explain(args: &[String]) -> Result<ExitCode, String> {
         print!("{}", explanation.text());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_token(args: &[String]) -> Result<ExitCode, String> {
+    let (mut config, mut namespace, mut tenant, mut key, mut value) =
+        (None, None, None, None, None);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut operand = |what: &str| {
+            it.next()
+                .ok_or_else(|| format!("{what} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--config" => config = Some(operand("--config")?),
+            "--namespace" => namespace = Some(operand("--namespace")?),
+            "--tenant" => tenant = Some(operand("--tenant")?),
+            "--key" => key = Some(operand("--key")?),
+            "--" => value = it.next(),
+            _ if arg.starts_with("--") => return Err(format!("unknown option {arg:?}\n{USAGE}")),
+            _ if value.is_none() => value = Some(arg),
+            other => return Err(format!("unexpected argument {other:?}\n{USAGE}")),
+        }
+    }
+    let (Some(config), Some(namespace), Some(value)) = (config, namespace, value) else {
+        return Err(format!(
+            "token needs --config CONFIG.json, --namespace NS and a VALUE\n{USAGE}"
+        ));
+    };
+    // Values on the command line end up in shell history; `-` avoids that.
+    let value = if value == "-" {
+        let mut raw = read("-")?;
+        for end in [b'\n', b'\r'] {
+            if raw.last() == Some(&end) {
+                raw.pop();
+            }
+        }
+        raw
+    } else {
+        value.as_bytes().to_vec()
+    };
+    let cfg = match config::parse(&read(config)?) {
+        Ok(cfg) => cfg,
+        Err(err) => {
+            eprintln!("{config}: {err}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    match token::mint_as_configured(
+        &cfg,
+        &env,
+        key.map(String::as_str),
+        tenant.map(|t| t.as_bytes()),
+        namespace,
+        &value,
+    ) {
+        Ok(token) => {
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("{config}: {err}");
+            if err.path.starts_with("keys.env") {
+                eprintln!(
+                    "  hint: tracesafe token reads the key variables from its own environment"
+                );
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn cmd_schema() -> Result<ExitCode, String> {
