@@ -239,7 +239,7 @@ fn spans_accounted(e: &Envoy) -> (u64, u64, u64) {
     );
     let done = exported + dropped + failed;
     assert!(
-        done <= REQUESTS && done >= REQUESTS - MAX_QUEUE - BATCH,
+        (REQUESTS - MAX_QUEUE - BATCH..=REQUESTS).contains(&done),
         "exported {exported} dropped {dropped} failed {failed}"
     );
     (exported, dropped, failed)
