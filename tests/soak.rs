@@ -12,7 +12,7 @@ mod common;
 
 use common::collector::Collector;
 use common::load::{self, Memory};
-use common::{envoy, hostile_envoy, Echo, Started};
+use common::{envoy, hostile_envoy, Echo, Request, Started};
 use serde_json::json;
 
 const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -67,6 +67,15 @@ fn main() {
         Started::Exited { log, .. } => panic!("envoy exited:\n{log}"),
     };
     let port = e.port("ingress");
+    // The policy is in force: a user id reaches the upstream as a token.
+    let resp = Request::get("/check")
+        .header("x-test-id", "check")
+        .header("x-user-id", "42")
+        .send(port)
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    let token = echo.by_test_id("check").text("x-user-id").unwrap();
+    assert!(token.starts_with("tk.k2."), "{token}");
     let request = |n: u64| {
         load::request(
             &format!(
@@ -148,7 +157,7 @@ fn main() {
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     std::fs::write(&out, serde_json::to_string_pretty(&summary).unwrap()).unwrap();
     println!("wrote {}", out.display());
-    assert_eq!(e.counter("requests"), total);
+    assert_eq!(e.counter("requests"), total + 1);
     e.assert_no_trap();
     assert!(
         end.rss <= warm.rss + RSS_SLACK_KIB,
