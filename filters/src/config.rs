@@ -6,8 +6,8 @@
 //! with the fields of the default policy (`PolicyConfig`), so a one-policy
 //! configuration needs no nesting.
 
-use serde::de::DeserializeOwned;
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::fmt;
