@@ -1,6 +1,6 @@
 //! The per-request context: read, decide (in `tracesafe_filters`), apply.
 
-use crate::host::{HostProperties, WasiEntropy};
+use crate::host::{HostProperties, PropertyCache, WasiEntropy};
 use crate::stats::Stats;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
@@ -10,11 +10,16 @@ use tracesafe_filters::{Engine, HeaderOp, RequestInput};
 pub struct Request {
     engine: Rc<Engine>,
     stats: Rc<Stats>,
+    properties: HostProperties,
 }
 
 impl Request {
-    pub fn new(engine: Rc<Engine>, stats: Rc<Stats>) -> Self {
-        Self { engine, stats }
+    pub fn new(engine: Rc<Engine>, stats: Rc<Stats>, properties: Rc<PropertyCache>) -> Self {
+        Self {
+            engine,
+            stats,
+            properties: HostProperties::new(properties),
+        }
     }
 }
 
@@ -28,7 +33,7 @@ impl HttpContext for Request {
         let outcome = self.engine.on_request(
             &RequestInput {
                 headers: &headers,
-                properties: &HostProperties,
+                properties: &self.properties,
             },
             &mut WasiEntropy,
         );

@@ -15,11 +15,13 @@ proxy_wasm::main! {{
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
-/// Root context: owns the compiled configuration and the stat ids.
+/// Root context: owns the compiled configuration, the stat ids and the
+/// properties that are fixed for it.
 #[derive(Default)]
 struct Root {
     engine: Option<Rc<Engine>>,
     stats: Rc<stats::Stats>,
+    properties: Rc<host::PropertyCache>,
 }
 
 impl Context for Root {}
@@ -43,7 +45,11 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let engine = self.engine.clone()?;
-        Some(Box::new(http::Request::new(engine, self.stats.clone())))
+        Some(Box::new(http::Request::new(
+            engine,
+            self.stats.clone(),
+            self.properties.clone(),
+        )))
     }
 
     fn get_type(&self) -> Option<ContextType> {

@@ -40,15 +40,22 @@ impl HeaderPolicy {
         let mut ops: Vec<HeaderOp> = Vec::new();
         let mut removed = 0;
         for (name, _) in headers {
-            let lower = name.to_ascii_lowercase();
-            if self.remove.binary_search(&lower).is_ok() {
-                removed += 1;
-                if !ops
-                    .iter()
-                    .any(|op| matches!(op, HeaderOp::Remove(n) if *n == lower))
-                {
-                    ops.push(HeaderOp::Remove(lower));
-                }
+            // Compared as if lowercased, without allocating per header: this
+            // runs for every header of every request.
+            let found = self.remove.binary_search_by(|probe| {
+                probe
+                    .bytes()
+                    .cmp(name.bytes().map(|b| b.to_ascii_lowercase()))
+            });
+            let Some(lower) = found.ok().and_then(|i| self.remove.get(i)) else {
+                continue;
+            };
+            removed += 1;
+            if !ops
+                .iter()
+                .any(|op| matches!(op, HeaderOp::Remove(n) if n == lower))
+            {
+                ops.push(HeaderOp::Remove(lower.clone()));
             }
         }
         (ops, removed)
