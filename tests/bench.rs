@@ -119,8 +119,16 @@ struct Round {
 struct MemSample {
     requests: u64,
     rss_kib: i64,
-    /// Size and resident part of all wasm linear memories, when found.
-    wasm: Option<(i64, i64)>,
+    wasm: Option<WasmMemory>,
+}
+
+/// All wasm linear memories of the process (one per VM: Envoy runs one on
+/// the main thread and one per worker).
+#[derive(Clone, Copy, Default)]
+struct WasmMemory {
+    count: u32,
+    size_kib: i64,
+    rss_kib: i64,
 }
 
 struct Bench {
@@ -403,8 +411,8 @@ impl Bench {
 /// The wasm linear memories in `/proc/<pid>/smaps`. Envoy does not report
 /// them, but V8 gives each one a reservation of several GiB (the guard region
 /// that lets it skip bounds checks) whose read-write head is the memory
-/// itself: returns their total size and resident size in KiB.
-fn wasm_memory(smaps: &str) -> Option<(i64, i64)> {
+/// itself.
+fn wasm_memory(smaps: &str) -> Option<WasmMemory> {
     struct Map {
         start: u64,
         end: u64,
@@ -432,7 +440,7 @@ fn wasm_memory(smaps: &str) -> Option<(i64, i64)> {
             }
         }
     }
-    let mut found = None;
+    let mut found: Option<WasmMemory> = None;
     for pair in maps.windows(2) {
         let (head, guard) = (&pair[0], &pair[1]);
         if guard.perms.starts_with("---")
@@ -440,11 +448,10 @@ fn wasm_memory(smaps: &str) -> Option<(i64, i64)> {
             && head.end == guard.start
             && head.perms.starts_with("rw")
         {
-            let (size, rss) = found.unwrap_or((0, 0));
-            found = Some((
-                size + ((head.end - head.start) / 1024) as i64,
-                rss + head.rss,
-            ));
+            let w = found.get_or_insert_with(WasmMemory::default);
+            w.count += 1;
+            w.size_kib += ((head.end - head.start) / 1024) as i64;
+            w.rss_kib += head.rss;
         }
     }
     found
@@ -561,10 +568,10 @@ fn soak_json(samples: &[MemSample], target: u64) -> Value {
         .unwrap_or(first);
     let wasm = |s: MemSample| {
         s.wasm
-            .map(|(size, rss)| json!({"size_kib": size, "rss_kib": rss}))
+            .map(|w| json!({"memories": w.count, "size_kib": w.size_kib, "rss_kib": w.rss_kib}))
     };
     let wasm_growth = match (warm.wasm, last.wasm) {
-        (Some((a, _)), Some((b, _))) => Some(b - a),
+        (Some(a), Some(b)) => Some(b.size_kib - a.size_kib),
         _ => None,
     };
     json!({
@@ -576,7 +583,7 @@ fn soak_json(samples: &[MemSample], target: u64) -> Value {
         "wasm_memory_after": wasm(last),
         "wasm_size_kib_growth_after_warmup": wasm_growth,
         "flat": last.rss_kib - warm.rss_kib <= FLAT_RSS_KIB && wasm_growth.unwrap_or(0) == 0,
-        "samples": samples.iter().map(|s| json!([s.requests, s.rss_kib, s.wasm.map(|w| w.0)])).collect::<Vec<_>>(),
+        "samples": samples.iter().map(|s| json!([s.requests, s.rss_kib, s.wasm.map(|w| w.size_kib)])).collect::<Vec<_>>(),
     })
 }
 
@@ -734,9 +741,11 @@ fn table(r: &Value) -> String {
         ("with_filter", "tracesafe-full"),
     ] {
         let m = &r["memory"][key];
-        let wasm = match m["wasm_memory_after"]["size_kib"].as_i64() {
+        let w = &m["wasm_memory_after"];
+        let wasm = match w["size_kib"].as_i64() {
             Some(kib) => format!(
-                ", wasm linear memory {kib} KiB ({:+} KiB)",
+                ", wasm linear memory {kib} KiB in {} VMs ({:+} KiB)",
+                w["memories"],
                 m["wasm_size_kib_growth_after_warmup"].as_i64().unwrap_or(0)
             ),
             None => String::new(),
