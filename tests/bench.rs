@@ -8,11 +8,10 @@
 //! other. Each round runs every variant once, each between two `bare`
 //! segments, in an order rotated per round; per segment the Envoy process's
 //! CPU time comes from `/proc/<pid>/stat` and the requests it served from its
-//! admin stats. Then 1M requests go through
-//! `bare` and 1M through `tracesafe-full` while the process's memory is
-//! sampled. Criterion's results for the same policies and request
-//! (`filters/benches/pipeline.rs`, run first by build.sh) are read from
-//! `target/criterion`.
+//! admin stats. Then 1M requests go through `bare` and 1M through
+//! `tracesafe-full` while the process's memory is sampled. Criterion's
+//! results for the same policies and request (`filters/benches/pipeline.rs`,
+//! run first by build.sh) are read from `target/criterion`.
 //!
 //! Knobs (environment): BENCH_ROUNDS (10), BENCH_SECONDS per segment (1),
 //! BENCH_CONNECTIONS (32), BENCH_MEMORY_REQUESTS (1000000).
@@ -99,7 +98,7 @@ impl BenchRequest {
     }
 }
 
-/// One variant in one round.
+/// One measured segment: a variant in one round (`bare` has several).
 #[derive(Clone, Copy)]
 struct Round {
     cpu_us_per_req: f64,
