@@ -100,14 +100,14 @@ impl BenchRequest {
 
 /// One measured segment: a variant in one round (`bare` has several).
 #[derive(Clone, Copy)]
-struct Round {
+struct Segment {
     cpu_us_per_req: f64,
     /// Against the `bare` segments just before and after (1 for `bare`).
     ratio_vs_bare: f64,
-    /// Share of the round the Envoy process was on a CPU (1.0 = saturated).
+    /// Share of the segment the Envoy process was on a CPU (1.0 = saturated).
     cpu_busy: f64,
-    /// Share of the round other processes (not ours) ran on Envoy's core: on a
-    /// shared machine, the noise in that round.
+    /// Share of the segment everything else ran on the Envoy's core: on a
+    /// shared machine, the noise in that segment.
     others_busy: f64,
     rps: f64,
     p50_ms: f64,
@@ -201,12 +201,12 @@ fn main() {
     bench.check_variants(&request);
 
     for v in VARIANTS {
-        bench.round(v, WARMUP_SECONDS);
+        bench.segment(v, WARMUP_SECONDS);
     }
     // Each variant runs between two `bare` segments and is compared with
     // their mean: other load on a shared machine comes in bursts of seconds,
     // so the closer in time the pair, the less of it lands in the ratio.
-    let log = |r: usize, v: &str, x: &Round| {
+    let log = |r: usize, v: &str, x: &Segment| {
         eprintln!(
             "   round {}/{} {v:<15} {:>6.1} us/req  x{:.2}  {:>6.0} rps  busy {:>3.0}%  others {:>3.0}%",
             r + 1,
@@ -219,16 +219,16 @@ fn main() {
         );
     };
     let others = &VARIANTS[1..];
-    let mut rounds: HashMap<&str, Vec<Round>> = HashMap::new();
+    let mut rounds: HashMap<&str, Vec<Segment>> = HashMap::new();
     for r in 0..s.rounds {
-        let mut before = bench.round("bare", s.seconds);
+        let mut before = bench.segment("bare", s.seconds);
         log(r, "bare", &before);
         rounds.entry("bare").or_default().push(before);
         // Rotate the order so no variant always runs first or last.
         for i in 0..others.len() {
             let v = others[(i + r) % others.len()];
-            let mut x = bench.round(v, s.seconds);
-            let after = bench.round("bare", s.seconds);
+            let mut x = bench.segment(v, s.seconds);
+            let after = bench.segment("bare", s.seconds);
             x.ratio_vs_bare =
                 x.cpu_us_per_req / ((before.cpu_us_per_req + after.cpu_us_per_req) / 2.0);
             log(r, v, &x);
@@ -282,8 +282,8 @@ impl Bench {
         self.envoy.assert_no_trap();
     }
 
-    /// Runs wrk against one variant for `seconds` and measures the round.
-    fn round(&self, variant: &str, seconds: u32) -> Round {
+    /// Runs wrk against one variant for `seconds` and measures that segment.
+    fn segment(&self, variant: &str, seconds: u32) -> Segment {
         let port = self.envoy.port(variant);
         let before = self.served(variant);
         let core0 = self.core_busy_ticks();
@@ -310,7 +310,7 @@ impl Bench {
         assert!(served > 0, "{variant}: Envoy served no request");
         let cpu_s = (cpu1 - cpu0) as f64 / self.clk_tck;
         let num = |k: &str| wrk[k].as_f64().unwrap();
-        Round {
+        Segment {
             cpu_us_per_req: cpu_s * 1e6 / served as f64,
             ratio_vs_bare: 1.0,
             cpu_busy: cpu_s / wall,
@@ -613,7 +613,7 @@ fn round2(x: f64) -> f64 {
 
 fn report(
     bench: &Bench,
-    rounds: &HashMap<&str, Vec<Round>>,
+    rounds: &HashMap<&str, Vec<Segment>>,
     without: &[MemSample],
     with: &[MemSample],
     started: Instant,
@@ -622,7 +622,7 @@ fn report(
     let mut variants = serde_json::Map::new();
     for v in VARIANTS {
         let rs = &rounds[v];
-        let m = |f: fn(&Round) -> f64| median(rs.iter().map(f).collect());
+        let m = |f: fn(&Segment) -> f64| median(rs.iter().map(f).collect());
         // Each ratio is against the neighbouring `bare` segments; the median
         // over rounds keeps the rounds a burst of other load spoiled out.
         let ratios: Vec<f64> = rs.iter().map(|r| r.ratio_vs_bare).collect();
