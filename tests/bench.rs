@@ -143,6 +143,11 @@ struct Bench {
     clk_tck: f64,
 }
 
+/// tracesafe-full's HMAC key: the README's published test key `k1` (a
+/// benchmark needs no secret), passed to the VM through `host_env_keys`.
+const BENCH_KEY_VAR: &str = "TRACESAFE_BENCH_KEY";
+const BENCH_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 fn main() {
     let started = Instant::now();
     let settings = Settings::from_env();
@@ -154,7 +159,7 @@ fn main() {
     let wrk_script = scratch.join("request.lua");
     fs::write(&wrk_script, wrk_script_for(&request)).unwrap();
 
-    let upstream = Envoy::start_pinned("bench/upstream.yaml", &[], &load_cpu);
+    let upstream = Envoy::start_pinned("bench/upstream.yaml", &[], &[], &load_cpu);
     let policy =
         |name: &str| String::from_utf8(read(&bench_dir.join(format!("{name}.json")))).unwrap();
     let envoy = Envoy::start_pinned(
@@ -172,6 +177,7 @@ fn main() {
                 native_removals(&policy("tracesafe-full")),
             ),
         ],
+        &[(BENCH_KEY_VAR, BENCH_KEY)],
         &filter_cpu,
     );
     let bench = Bench {

@@ -59,7 +59,12 @@ mod native {
     /// compile a policy once, then process the request the way the adapter
     /// does, with the properties an inbound Envoy listener offers.
     fn pipeline<'a>(policy: &[u8], headers: &'a [Header]) -> impl FnMut() -> RequestOutcome + 'a {
-        let engine = Engine::from_json(policy).unwrap_or_else(|e| panic!("{e}"));
+        // tracesafe-full's key, as the bench Envoy gets it (README vector `k1`).
+        let env = |name: &str| {
+            (name == "TRACESAFE_BENCH_KEY")
+                .then(|| "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string())
+        };
+        let engine = Engine::from_json_with_env(policy, &env).unwrap_or_else(|e| panic!("{e}"));
         let properties = StaticProperties::default()
             .with(&["xds", "listener_direction"], 1u64.to_le_bytes().to_vec())
             .with(&["xds", "route_name"], b"bench".to_vec());

@@ -116,8 +116,13 @@ impl Envoy {
 
     /// Like [`Envoy::start`], with the process pinned to `cpus` (a
     /// `taskset -c` list) so a benchmark can give it a core of its own.
-    pub fn start_pinned(template: &str, vars: &[(&str, String)], cpus: &str) -> Envoy {
-        match Self::launch(&render_template(template, vars), &[], Some(cpus)) {
+    pub fn start_pinned(
+        template: &str,
+        vars: &[(&str, String)],
+        env: &[(&str, &str)],
+        cpus: &str,
+    ) -> Envoy {
+        match Self::launch(&render_template(template, vars), env, Some(cpus)) {
             Started::Ready(e) => e,
             Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
         }
