@@ -5,6 +5,8 @@
 #   ./build.sh test      every test (.ci/run calls exactly this)
 #   ./build.sh bench     CPU per request against bare Envoy
 #   ./build.sh image     OCI image layout for Istio / Envoy Gateway
+#   ./build.sh fuzz [s]  every cargo-fuzz target for s seconds (default 60)
+#   ./build.sh soak      1M requests through a full policy: Envoy and VM memory
 # Everything it needs is installed on first use, idempotently, inside the
 # project (.venv for Envoy, .tools for cargo-installed tools).
 set -euo pipefail
@@ -55,6 +57,16 @@ build() {
   cp target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe.wasm
   (cd dist && sha256sum tracesafe.wasm > tracesafe.wasm.sha256)
   log "dist/tracesafe.wasm: $(stat -c %s dist/tracesafe.wasm) bytes, sha256 $(cut -d' ' -f1 dist/tracesafe.wasm.sha256)"
+}
+
+# The failure tests' plugin: the same code plus a deliberate trap behind a
+# test-only config flag (feature `test-trap`, src/test_trap.rs). Never
+# shipped: `build` and `image` use the release plugin only.
+build_test_trap() {
+  log "building dist/tracesafe-test-trap.wasm (tests only)"
+  cargo build --quiet --release --target wasm32-wasip1 -p tracesafe --features test-trap
+  mkdir -p dist
+  cp target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe-test-trap.wasm
 }
 
 # Writes an OCI image layout (oci-layout, index.json, blobs/sha256/...) with
@@ -164,20 +176,80 @@ image_test() {
   rm -rf "$tmp"
 }
 
+# cargo-fuzz targets in filters/fuzz (its own workspace, nightly toolchain).
+FUZZ_TARGETS=(trace_context baggage identity url detectors tokens config pipeline)
+# Seconds per target inside `./build.sh test`: 8 targets x 20 s stays
+# under 3 minutes of fuzzing, enough for a regression on a seed to fail CI.
+FUZZ_TEST_SECONDS=20
+
+ensure_fuzz() {
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    log "installing cargo-fuzz into .tools"
+    cargo install --quiet --root .tools cargo-fuzz --locked || cargo install --quiet --root .tools cargo-fuzz
+  fi
+}
+
+# Runs every target for $1 seconds from its committed seeds
+# (filters/fuzz/corpus/<target>, never written to) plus a working corpus in
+# filters/fuzz/target/corpus/<target> that grows across runs. A crash or a
+# failed property stops the script; libFuzzer's message names the input,
+# saved under filters/fuzz/artifacts/<target>/ (reproduce with
+# `cd filters && cargo +nightly fuzz run <target> <file>`).
+fuzz() {
+  local seconds=${1:-60} t dict max_len stats
+  ensure_fuzz
+  log "building fuzz targets (nightly, address sanitizer)"
+  (cd filters && cargo +nightly fuzz build)
+  stats=$(mktemp)
+  for t in "${FUZZ_TARGETS[@]}"; do
+    case $t in
+      config) dict=config ;;
+      trace_context|baggage|url|pipeline) dict=headers ;;
+      *) dict= ;;
+    esac
+    # Baggage and whole requests need room beyond the 8192-byte baggage limit.
+    case $t in baggage|pipeline) max_len=16384 ;; *) max_len=4096 ;; esac
+    log "fuzz $t for ${seconds}s"
+    mkdir -p "filters/fuzz/target/corpus/$t"
+    (cd filters && cargo +nightly fuzz run "$t" "fuzz/target/corpus/$t" "fuzz/corpus/$t" -- \
+        -max_total_time="$seconds" -timeout=10 -max_len="$max_len" -print_final_stats=1 \
+        ${dict:+-dict=fuzz/dict/$dict.dict}) >"$stats.log" 2>&1 ||
+      { tail -n 60 "$stats.log" >&2; echo "fuzz target $t failed" >&2; exit 1; }
+    awk -v t="$t" -F': *' '/stat::number_of_executed_units/{n=$NF} /stat::average_exec_per_sec/{r=$NF}
+      END{printf "%-14s %10d executions %7d/s\n", t, n, r}' "$stats.log" >>"$stats"
+  done
+  log "fuzzing: ${seconds}s per target, no failures"
+  cat "$stats"
+  rm -f "$stats" "$stats.log"
+}
+
 demo() {
   build
   ensure_envoy
   cargo test --quiet -p tracesafe --test demo
 }
 
-run_tests() {
+# 1M requests through a full policy against one Envoy; prints memory every
+# 100k requests and writes dist/soak.json (the README quotes a run).
+soak() {
   build
   ensure_envoy
+  cargo test --quiet -p tracesafe --test soak
+}
+
+run_tests() {
+  build
+  build_test_trap
+  ensure_envoy
   ensure_wasm_bindgen
+  ensure_fuzz
   log "cargo fmt --check"
   cargo fmt --all -- --check
+  (cd filters/fuzz && cargo fmt -- --check)
   log "cargo clippy (native)"
   cargo clippy --quiet --workspace --all-targets -- -D warnings
+  cargo clippy --quiet -p tracesafe --features test-trap -- -D warnings
   log "cargo test (native unit tests, tracesafe CLI)"
   cargo test --workspace --lib --bins
   cargo test -p tracesafe-filters --test '*'
@@ -186,6 +258,10 @@ run_tests() {
     cargo test -p tracesafe-filters --lib --target wasm32-unknown-unknown
   log "integration tests through real Envoy $ENVOY_VERSION"
   cargo test --no-fail-fast -p tracesafe --tests
+  log "collector down and slow under 100k requests (#[ignore]d by default, run alone here)"
+  cargo test -p tracesafe --test failure -- --ignored --test-threads 1
+  log "fuzzing, ${FUZZ_TEST_SECONDS}s per target"
+  fuzz "$FUZZ_TEST_SECONDS"
   image_test
   log "all tests passed"
 }
@@ -222,5 +298,7 @@ case "$cmd" in
   image) image ;;
   test) run_tests ;;
   bench) bench ;;
-  *) echo "usage: $0 [build|demo|test|bench|image]" >&2; exit 2 ;;
+  fuzz) fuzz "$@" ;;
+  soak) soak ;;
+  *) echo "usage: $0 [build|demo|test|bench|image|fuzz [seconds]|soak]" >&2; exit 2 ;;
 esac

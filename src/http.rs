@@ -51,6 +51,8 @@ impl HttpContext for Request {
         // Bytes getters: a client may send non-UTF-8 values, and the String
         // getters would trap on them. One call fetches the whole map.
         let headers = self.get_http_request_headers_bytes();
+        #[cfg(feature = "test-trap")]
+        crate::test_trap::on_request(&headers);
         let outcome = self.engine.on_request(
             &RequestInput {
                 headers: &headers,

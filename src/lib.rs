@@ -5,6 +5,8 @@ mod export;
 mod host;
 mod http;
 mod stats;
+#[cfg(feature = "test-trap")]
+mod test_trap;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};
@@ -53,6 +55,8 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
+        #[cfg(feature = "test-trap")]
+        let bytes = test_trap::take_flag(bytes);
         // Keys come from the VM environment (Envoy `host_env_keys`), never
         // from the plugin configuration.
         match Engine::from_json_with_env(&bytes, &|name| std::env::var(name).ok()) {

@@ -110,6 +110,9 @@ impl Legacy {
 #[derive(Debug, Clone, Default)]
 pub struct Baggage {
     present: bool,
+    /// Bytes of all `baggage` fields joined with `,`, as they would be
+    /// forwarded unchanged.
+    bytes: usize,
     members: Vec<Member>,
     invalid: u64,
     legacy: Vec<Legacy>,
@@ -187,7 +190,9 @@ impl BaggagePolicy {
 
     fn apply_w3c(&self, bag: &Baggage, r: &mut Redactor<'_>) -> Option<HeaderOp> {
         r.count(Metric::BaggageInvalid, bag.invalid);
-        let mut changed = bag.invalid > 0;
+        // Whitespace and empty list members count against the byte limit
+        // too: over it, even an unchanged list is re-serialized compactly.
+        let mut changed = bag.invalid > 0 || bag.bytes > MAX_BYTES;
         let mut out: Vec<String> = Vec::with_capacity(bag.members.len());
         for m in &bag.members {
             match self.decide(&m.key, &m.value, r) {
@@ -297,6 +302,7 @@ impl Baggage {
                 }
             }
         }
+        bag.bytes = joined.len();
         for piece in joined.split(|&b| b == b',') {
             let piece = trim_ows(piece);
             if piece.is_empty() {
@@ -633,6 +639,23 @@ mod tests {
         assert_eq!(m.get(Metric::BaggageOverLimit), 1);
         let total: usize = fields.iter().map(String::len).sum::<usize>() + 3;
         assert_eq!(total, 8191);
+    }
+
+    /// Found by the `baggage` fuzz target: padding is forwarded bytes too.
+    #[test]
+    fn whitespace_and_empty_members_count_against_the_byte_limit() {
+        let padded = format!("a=1{},b=2", " ".repeat(9000));
+        let (ops, m) = run(&policy(serde_json::json!({})), &bag(&[&padded]));
+        assert_eq!(ops, set("a=1,b=2"));
+        assert_eq!(m.iter().count(), 0);
+        let commas = format!("a=1{}", ",".repeat(8200));
+        assert_eq!(
+            run(&policy(serde_json::json!({})), &bag(&[&commas])).0,
+            set("a=1")
+        );
+        // Within the limit, padding is forwarded as it came.
+        let (ops, _) = run(&policy(serde_json::json!({})), &bag(&["a=1 ,, ", " b=2"]));
+        assert_eq!(ops, vec![]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use crate::config::{ConfigError, HeaderDefaults, HeaderPolicyConfig};
 use crate::engine::join;
 use crate::metrics::Metric;
+use crate::pct;
 use crate::redact::{Redactor, ScanOutcome};
 use crate::token;
 use regex_lite::Regex;
@@ -290,7 +291,7 @@ impl HeaderPolicy {
         let mut changed = false;
         let mut kept: Vec<Vec<u8>> = Vec::with_capacity(values.len());
         for v in values {
-            match r.scan(&String::from_utf8_lossy(v)) {
+            match r.scan_raw(&String::from_utf8_lossy(v), pct::is_header_text) {
                 ScanOutcome::Clean => kept.push(v.to_vec()),
                 ScanOutcome::Remove => {
                     changed = true;
@@ -567,6 +568,29 @@ mod tests {
         assert_eq!(ops.len(), 2, "managed traceparent is not scanned: {ops:?}");
         let (ops, _) = run(&p, &[h("x-clean", &[0xff, b'a'])]);
         assert_eq!(ops, vec![], "clean non-UTF-8 values stay untouched");
+    }
+
+    /// Found by the leak audit (tests/leak_audit.rs): a percent-encoded
+    /// email in a Referer passed the detectors.
+    #[test]
+    fn scanned_values_are_read_percent_decoded() {
+        let p = policy(serde_json::json!({"scan": ["referer"]}));
+        let (ops, _) = run(
+            &p,
+            &[h(
+                "referer",
+                b"https://shop.example/a?email=alice%40example.com&q=a%20b",
+            )],
+        );
+        assert_eq!(
+            ops,
+            vec![HeaderOp::Set(
+                "referer".into(),
+                b"https://shop.example/a?email=[REDACTED:email]&q=a b".to_vec()
+            )]
+        );
+        let (ops, _) = run(&p, &[h("referer", b"https://shop.example/a?q=a%20b")]);
+        assert_eq!(ops, vec![], "escapes alone change nothing");
     }
 
     #[test]

@@ -115,12 +115,16 @@ pub struct Identities {
 impl IdentityPolicy {
     pub fn compile(cfg: &IdentityConfig, path: &str) -> Result<Self, ConfigError> {
         if let Some(td) = &cfg.trust_domain {
-            SpiffeId::parse(&format!("spiffe://{td}")).map_err(|_| {
-                ConfigError::new(
-                    format!("{path}.trust_domain"),
-                    "not a valid SPIFFE trust domain",
-                )
-            })?;
+            // A trust domain only: a path would end up in every local ID.
+            SpiffeId::parse(&format!("spiffe://{td}"))
+                .ok()
+                .filter(|id| id.path().is_empty())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        format!("{path}.trust_domain"),
+                        "not a valid SPIFFE trust domain",
+                    )
+                })?;
         } else if cfg.sources.contains(&IdentitySource::NodeMetadata) && cfg.sources.len() == 1 {
             return Err(ConfigError::new(
                 format!("{path}.trust_domain"),
@@ -427,6 +431,12 @@ mod tests {
     #[test]
     fn config_errors() {
         let cfg: IdentityConfig = serde_json::from_str(r#"{"trust_domain":"Bad TD"}"#).unwrap();
+        assert_eq!(
+            IdentityPolicy::compile(&cfg, "identity").unwrap_err().path,
+            "identity.trust_domain"
+        );
+        let cfg: IdentityConfig =
+            serde_json::from_str(r#"{"trust_domain":"cluster.local/ns/admin"}"#).unwrap();
         assert_eq!(
             IdentityPolicy::compile(&cfg, "identity").unwrap_err().path,
             "identity.trust_domain"

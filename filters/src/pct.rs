@@ -64,6 +64,16 @@ pub fn is_baggage_octet(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
 }
 
+/// Printable ASCII and space: what a rewritten header value keeps as is.
+pub fn is_header_text(b: u8) -> bool {
+    (0x20..0x7f).contains(&b)
+}
+
+/// A tracestate value's characters (printable ASCII but `,` and `=`).
+pub fn is_tracestate_text(b: u8) -> bool {
+    is_header_text(b) && b != b',' && b != b'='
+}
+
 /// Characters left as they are in a sanitized path segment or query value:
 /// RFC 3986 unreserved and sub-delims, plus `:`, `@`, `[` and `]` so masks
 /// like `[REDACTED:email]` stay readable. `/`, `?`, `#`, `&`, `=`, `+`,

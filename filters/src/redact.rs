@@ -4,6 +4,7 @@
 
 use crate::detectors::{mask, Act, DetectorKind, Detectors};
 use crate::metrics::{Metric, Metrics};
+use crate::pct;
 use crate::span::Clean;
 use crate::token::Minter;
 
@@ -91,10 +92,11 @@ impl<'a> Redactor<'a> {
         }
     }
 
-    /// A value for the span record: clean or redacted as the detectors say,
-    /// `None` when a `remove` detector hit.
+    /// A header value for the span record: clean or redacted as the
+    /// detectors say ([`Redactor::scan_raw`]), `None` when a `remove`
+    /// detector hit.
     pub fn clean(&mut self, value: &str) -> Option<Clean> {
-        match self.scan(value) {
+        match self.scan_raw(value, pct::is_header_text) {
             ScanOutcome::Clean => Some(Clean::new(value)),
             ScanOutcome::Replace(v) => Some(Clean::new(v)),
             ScanOutcome::Remove => None,
@@ -106,9 +108,28 @@ impl<'a> Redactor<'a> {
         &mut self.metrics
     }
 
-    /// Runs the detectors over one value and applies their actions; hits
-    /// are counted per kind. Tracestate handling calls this for each
-    /// entry's value.
+    /// [`Redactor::scan`] for a value as it is on the wire (a header value,
+    /// a tracestate entry), where percent-escapes must not hide anything
+    /// (`Referer: …?email=alice%40example.com`): a value with escapes is
+    /// scanned decoded, and on a hit the decoded text is rewritten with `%`
+    /// and every byte `safe` rejects escaped again (so a decoded CR/LF
+    /// never reaches a header).
+    pub fn scan_raw(&mut self, value: &str, safe: fn(u8) -> bool) -> ScanOutcome {
+        if !value.contains('%') {
+            return self.scan(value);
+        }
+        let decoded = pct::decode_lossy(value.as_bytes(), false);
+        if decoded == value {
+            return self.scan(value);
+        }
+        match self.scan(&decoded) {
+            ScanOutcome::Replace(v) => ScanOutcome::Replace(pct::encode(&v, safe)),
+            other => other,
+        }
+    }
+
+    /// Runs the detectors over one (decoded) value and applies their
+    /// actions; hits are counted per kind.
     pub fn scan(&mut self, value: &str) -> ScanOutcome {
         let hits = self.detectors.find(value);
         if hits.is_empty() {
@@ -166,6 +187,34 @@ mod tests {
         let m = r.into_metrics();
         assert_eq!(m.get(Metric::DetectorHits(DetectorKind::Email)), 2);
         assert_eq!(m.get(Metric::DetectorHits(DetectorKind::Ipv4)), 1);
+    }
+
+    /// Found by the leak audit: a Referer carrying `email=alice%40example.com`
+    /// passed the detectors, which saw `%40` where the email has `@`.
+    #[test]
+    fn percent_escapes_do_not_hide_values_on_the_wire() {
+        let d = detectors(serde_json::json!({}));
+        let mut r = Redactor::new(&d, None, Metrics::default());
+        assert_eq!(
+            r.scan_raw(
+                "https://shop.example/a?email=alice%40example.com&x=%0d%0a%25",
+                pct::is_header_text
+            ),
+            ScanOutcome::Replace(
+                "https://shop.example/a?email=[REDACTED:email]&x=%0D%0A%25".into()
+            )
+        );
+        // Escapes alone change nothing; neither does a literal `%`.
+        assert_eq!(r.scan_raw("a%20b", pct::is_header_text), ScanOutcome::Clean);
+        assert_eq!(
+            r.scan_raw("100% a@example.com", pct::is_header_text),
+            ScanOutcome::Replace("100% [REDACTED:email]".into())
+        );
+        assert_eq!(
+            r.clean("app (bob%40example.com)")
+                .map(|c| c.as_str().to_string()),
+            Some("app ([REDACTED:email])".into())
+        );
     }
 
     #[test]

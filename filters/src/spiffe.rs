@@ -61,6 +61,9 @@ impl SpiffeId {
         namespace: &str,
         service_account: &str,
     ) -> Result<Self, SpiffeError> {
+        if trust_domain.contains('/') {
+            return Err(SpiffeError::TrustDomain);
+        }
         if [namespace, service_account].iter().any(|p| p.contains('/')) {
             return Err(SpiffeError::Path);
         }
@@ -170,5 +173,11 @@ mod tests {
             "spiffe://cluster.local/ns/default/sa/bookinfo-productpage"
         );
         assert!(SpiffeId::from_parts("cluster.local", "a/b", "c").is_err());
+        // Found by the `identity` fuzz target: a trust domain with a path
+        // would shift the namespace and account.
+        assert_eq!(
+            SpiffeId::from_parts("cluster.local/ns/admin", "a", "b"),
+            Err(SpiffeError::TrustDomain)
+        );
     }
 }

@@ -11,6 +11,7 @@ use crate::headers::{self, Header, HeaderOp};
 use crate::host::Entropy;
 use crate::ids::{self, SpanId, TraceId};
 use crate::metrics::{Metric, Metrics};
+use crate::pct;
 use crate::redact::Redactor;
 use crate::sampling::Sampler;
 use crate::traceparent::{trim_ows, TraceParent, FLAG_RANDOM, FLAG_SAMPLED};
@@ -333,7 +334,7 @@ impl TracePolicy {
         };
         ts.remove_keys(&self.deny_keys);
         // Vendor values are opaque but may still carry user data.
-        ts.scan_values(|value| r.scan(value));
+        ts.scan_values(|value| r.scan_raw(value, pct::is_tracestate_text));
         if let Some(key) = &self.own_key {
             ts.put_first(key, ids::to_hex(span_id));
         }

@@ -427,7 +427,7 @@ impl UrlPolicy {
                     out.push(format!("{raw_name}={token}"));
                 }
                 QAct::Keep if !self.scan => out.push(piece.to_string()),
-                QAct::Keep => match r.scan(value.as_deref().unwrap_or(&name)) {
+                QAct::Keep => match scan_query_text(raw_value.unwrap_or(raw_name), r) {
                     ScanOutcome::Clean => out.push(piece.to_string()),
                     ScanOutcome::Remove => {}
                     ScanOutcome::Replace(v) => {
@@ -441,6 +441,27 @@ impl UrlPolicy {
             }
         }
         (!out.is_empty()).then(|| out.join("&"))
+    }
+}
+
+/// Runs the detectors over a raw query value (or a name without value).
+/// `+` is a space to a form decoder but itself to most servers
+/// (`?phone=+14155552671`), so text with a `+` is scanned both ways: with
+/// `+` literal first, then that result with `+` as spaces
+/// (`4111+1111+1111+1111`).
+fn scan_query_text(raw: &str, r: &mut Redactor<'_>) -> ScanOutcome {
+    if !raw.contains('+') {
+        return r.scan(&pct::decode_lossy(raw.as_bytes(), false));
+    }
+    let literal = pct::decode_lossy(raw.as_bytes(), false);
+    let (replaced, text) = match r.scan(&literal) {
+        ScanOutcome::Remove => return ScanOutcome::Remove,
+        ScanOutcome::Clean => (false, literal),
+        ScanOutcome::Replace(s) => (true, s),
+    };
+    match r.scan(&text.replace('+', " ")) {
+        ScanOutcome::Clean if replaced => ScanOutcome::Replace(text),
+        other => other,
     }
 }
 
@@ -553,7 +574,7 @@ pub fn is_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::{Detectors, DetectorsConfig};
+    use crate::detectors::{DetectorKind, Detectors, DetectorsConfig};
     use crate::metrics::Metrics;
     use crate::token::test_keys::keyring;
     #[cfg(target_arch = "wasm32")]
@@ -682,6 +703,19 @@ mod tests {
             policy(serde_json::json!({"query": {"default": "drop", "params": {"page": "keep"}}}));
         assert_eq!(url(&p, "/s?a=1&page=2").query.as_deref(), Some("page=2"));
         assert_eq!(url(&p, "/s?a=1").query, None);
+        // Found by the `pipeline` fuzz target: a raw `+` is a space to form
+        // decoding, which hid this phone number from the detectors.
+        let p = policy(serde_json::json!({}));
+        let (u, _, m) = run(
+            &p,
+            &[(":path", "/s?phone=+14155552671&card=4111+1111+1111+1111&both=+14155552671+4111+1111+1111+1111&a+b=c")],
+        );
+        assert_eq!(
+            u.query.as_deref(),
+            Some("phone=[REDACTED:phone]&card=[REDACTED:card:1111]&both=[REDACTED:phone]%20[REDACTED:card:1111]&a+b=c")
+        );
+        assert_eq!(m.get(Metric::DetectorHits(DetectorKind::Phone)), 2);
+        assert_eq!(m.get(Metric::DetectorHits(DetectorKind::Card)), 2);
         let p = policy(serde_json::json!({"query": {"default": "tokenize"}}));
         assert_eq!(
             url(&p, "/s?user=42").query.as_deref(),

@@ -7,7 +7,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One export request as received.
@@ -24,6 +24,11 @@ pub struct Collector {
     exports: Arc<Mutex<Vec<Export>>>,
     status: Arc<AtomicU16>,
     down: Arc<AtomicBool>,
+    /// Milliseconds to wait before answering (a slow collector).
+    delay_ms: Arc<AtomicU64>,
+    /// Count requests only: no decoding, nothing kept (load tests).
+    discard: Arc<AtomicBool>,
+    requests: Arc<AtomicU64>,
 }
 
 impl Collector {
@@ -35,6 +40,9 @@ impl Collector {
             exports: Arc::new(Mutex::new(Vec::new())),
             status: Arc::new(AtomicU16::new(200)),
             down: Arc::new(AtomicBool::new(false)),
+            delay_ms: Arc::new(AtomicU64::new(0)),
+            discard: Arc::new(AtomicBool::new(false)),
+            requests: Arc::new(AtomicU64::new(0)),
         };
         let shared = c.clone();
         std::thread::spawn(move || {
@@ -55,6 +63,23 @@ impl Collector {
     /// collector is down.
     pub fn stop(&self) {
         self.down.store(true, Ordering::SeqCst);
+    }
+
+    /// Every later export waits this long before its answer.
+    pub fn delay(&self, d: std::time::Duration) {
+        self.delay_ms
+            .store(d.as_millis().try_into().unwrap(), Ordering::SeqCst);
+    }
+
+    /// Later exports are only counted ([`Collector::requests`]), not
+    /// decoded or kept: for runs of many thousand spans.
+    pub fn discard(&self) {
+        self.discard.store(true, Ordering::SeqCst);
+    }
+
+    /// Export requests received (answered or not yet).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
     }
 
     pub fn exports(&self) -> Vec<Export> {
@@ -143,8 +168,12 @@ impl Collector {
                 }
                 body
             };
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(
+                self.delay_ms.load(Ordering::SeqCst),
+            ));
             let status = self.status.load(Ordering::SeqCst);
-            if status == 200 {
+            if status == 200 && !self.discard.load(Ordering::SeqCst) {
                 let request = if content_type.starts_with("application/json") {
                     serde_json::from_slice::<ExportTraceServiceRequest>(&body).unwrap_or_else(|e| {
                         panic!(

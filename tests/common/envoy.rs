@@ -42,6 +42,21 @@ pub fn wasm_path() -> PathBuf {
     p
 }
 
+/// The failure tests' plugin with a deliberate trap behind a test-only
+/// flag: `$TRACESAFE_TEST_TRAP_WASM` or `dist/tracesafe-test-trap.wasm`.
+pub fn test_trap_wasm_path() -> PathBuf {
+    if let Ok(p) = std::env::var("TRACESAFE_TEST_TRAP_WASM") {
+        return PathBuf::from(p);
+    }
+    let p = repo_root().join("dist/tracesafe-test-trap.wasm");
+    assert!(
+        p.exists(),
+        "no plugin at {}: run ./build.sh test (it builds the test-trap variant)",
+        p.display()
+    );
+    p
+}
+
 /// A fresh directory per Envoy, removed on drop.
 pub fn scratch_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);

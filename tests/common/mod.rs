@@ -14,6 +14,7 @@ pub mod collector;
 pub mod echo;
 pub mod envoy;
 pub mod http;
+pub mod load;
 pub mod mesh;
 
 pub use echo::Echo;
@@ -66,4 +67,30 @@ pub fn tracesafe_filter(config: &serde_json::Value, env_keys: &[&str]) -> String
         },
     })
     .to_string()
+}
+
+/// Starts `envoy/hostile.yaml`: plugin file `wasm` with `config` and
+/// `failure_policy` in front of `upstream`, exporting to `collector`; its
+/// `/load` route is answered by Envoy after the filter ran.
+pub fn hostile_envoy(
+    upstream: u16,
+    collector: u16,
+    config: &serde_json::Value,
+    env: &[(&str, &str)],
+    wasm: &std::path::Path,
+    failure_policy: &str,
+) -> Started {
+    let keys: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+    Envoy::try_start(
+        "hostile.yaml",
+        &[
+            ("UPSTREAM_PORT", upstream.to_string()),
+            ("COLLECTOR_PORT", collector.to_string()),
+            ("PLUGIN_CONFIG", envoy::yaml_string(&config.to_string())),
+            ("PLUGIN_WASM", wasm.display().to_string()),
+            ("FAILURE_POLICY", failure_policy.to_string()),
+            ("HOST_ENV_KEYS", serde_json::to_string(&keys).unwrap()),
+        ],
+        env,
+    )
 }

@@ -1,0 +1,207 @@
+//! Helpers shared by the fuzz targets: fuzz input read as header lines (so
+//! seed corpora stay readable), the published test keys, and secrets the
+//! fuzzer cannot predict, for "a planted secret never comes out" checks.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use tracesafe_filters::detectors::{Detectors, DetectorsConfig};
+use tracesafe_filters::host::StaticProperties;
+use tracesafe_filters::token::{Keyring, KeysConfig};
+use tracesafe_filters::{DetectorKind, Header};
+
+/// One request as a proxy hands it over.
+#[derive(Debug, Default)]
+pub struct Lines {
+    pub headers: Vec<Header>,
+    pub properties: StaticProperties,
+}
+
+/// Reads `name: value` lines. Names are lowercased (Envoy's header map is
+/// lowercase); a leading `:` belongs to the name (pseudo-headers). Values
+/// are raw bytes with one leading space dropped; CR, LF and NUL never
+/// occur, as Envoy rejects them before any filter runs. `@a.b: v` lines are
+/// host properties (`["a","b"]`).
+pub fn lines(data: &[u8]) -> Lines {
+    let mut out = Lines::default();
+    for line in data.split(|&b| b == b'\n') {
+        let line: Vec<u8> = line
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\r' && b != 0)
+            .collect();
+        let from = usize::from(line.first() == Some(&b':'));
+        let Some(colon) = line
+            .iter()
+            .skip(from)
+            .position(|&b| b == b':')
+            .map(|i| i + from)
+        else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(&line[..colon])
+            .trim()
+            .to_ascii_lowercase();
+        let value = &line[colon + 1..];
+        let value = value.strip_prefix(b" ").unwrap_or(value).to_vec();
+        if let Some(path) = name.strip_prefix('@') {
+            let path: Vec<&str> = path.split('.').collect();
+            out.properties = std::mem::take(&mut out.properties).with(&path, value);
+        } else if !name.is_empty() {
+            out.headers.push((name, value));
+        }
+    }
+    out
+}
+
+/// The README's published keys (k1 = bytes 0..32, k2 = bytes 32..64).
+pub const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const K2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+/// The VM environment of the targets: `K1`, `K2`, a short key and a value
+/// that is not base64.
+pub fn env(name: &str) -> Option<String> {
+    match name {
+        "K1" => Some(K1.into()),
+        "K2" => Some(K2.into()),
+        "SHORT" => Some("c2hvcnQta2V5LTE2Ynl0ZQ==".into()),
+        "BAD" => Some("not base64!".into()),
+        _ => None,
+    }
+}
+
+/// Keys k1 and k2, `active` minting.
+pub fn keyring(active: &str) -> Keyring {
+    let cfg: KeysConfig = serde_json::from_value(serde_json::json!({
+        "active": active, "env": {"k1": "K1", "k2": "K2"}
+    }))
+    .unwrap();
+    Keyring::from_env(&cfg, &env, "keys").unwrap()
+}
+
+/// The default detectors plus the `api_key` custom detector, each with
+/// `action` (`mask`, `remove` or `tokenize`).
+pub fn detectors(action: &str) -> Detectors {
+    let mut cfg = serde_json::json!({"custom": [serde_json::from_str::<serde_json::Value>(API_KEY_DETECTOR).unwrap()]});
+    for kind in DetectorKind::ALL {
+        if kind != DetectorKind::Custom {
+            cfg[kind.name()] = action.into();
+        }
+    }
+    cfg["custom"][0]["action"] = action.into();
+    let cfg: DetectorsConfig = serde_json::from_value(cfg).unwrap();
+    Detectors::compile(&cfg, "detectors", true).unwrap()
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// FNV-1a of the whole input: planted secrets depend on it, so the fuzzer
+/// cannot copy one into another carrier (changing the input changes the
+/// secret), and any copy in the output comes from the planted one.
+pub fn salt(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Secret kinds the default detectors (plus the `api_key` custom detector
+/// of the targets' policies) find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Email,
+    Card,
+    Ssn,
+    Jwt,
+    AwsKey,
+    Bearer,
+    Phone,
+    ApiKey,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Email,
+        Kind::Card,
+        Kind::Ssn,
+        Kind::Jwt,
+        Kind::AwsKey,
+        Kind::Bearer,
+        Kind::Phone,
+        Kind::ApiKey,
+    ];
+
+    pub fn pick(b: u8) -> Kind {
+        Self::ALL[usize::from(b) % Self::ALL.len()]
+    }
+}
+
+/// The custom detector the targets' policies add for [`Kind::ApiKey`].
+pub const API_KEY_DETECTOR: &str =
+    r#"{"name": "api_key", "regex": "\\bsk_live_[A-Za-z0-9]{16,}\\b"}"#;
+
+/// A well-formed, detectable secret of `kind`, unique to `salt`.
+pub fn secret(kind: Kind, salt: u64) -> String {
+    match kind {
+        Kind::Email => format!("u{salt:016x}@example.com"),
+        Kind::Card => {
+            let payload = format!("4{:014}", salt % 100_000_000_000_000);
+            format!("{payload}{}", luhn_digit(&payload))
+        }
+        Kind::Ssn => format!(
+            "{}-{:02}-{:04}",
+            100 + salt % 500,
+            10 + (salt / 500) % 89,
+            1000 + (salt / 44_500) % 8999
+        ),
+        Kind::Jwt => format!(
+            "eyJhbGciOiJIUzI1NiJ9.{}.{}",
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"{salt:016x}"}}"#)),
+            URL_SAFE_NO_PAD.encode(salt.to_le_bytes())
+        ),
+        Kind::AwsKey => {
+            const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+            let tail: String = (0..16)
+                .map(|i| char::from(B32[((salt.rotate_left(i * 5) >> 3) & 31) as usize]))
+                .collect();
+            format!("AKIA{tail}")
+        }
+        Kind::Bearer => format!("Bearer tok-{salt:016x}-x9"),
+        Kind::Phone => format!("+1415{:07}", salt % 10_000_000),
+        Kind::ApiKey => format!("sk_live_{salt:016x}"),
+    }
+}
+
+/// The Luhn check digit that makes `payload` + digit valid.
+fn luhn_digit(payload: &str) -> char {
+    let sum: u32 = payload
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    char::from(b'0' + ((10 - sum % 10) % 10) as u8)
+}
+
+/// Fuzz bytes around a planted secret, without the characters that would
+/// move it into another part of its carrier (a baggage key, a query
+/// parameter name): those parts are not scanned by design.
+pub fn filler(bytes: &[u8], structural: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .copied()
+        .filter(|b| !structural.contains(b) && *b != b'\r' && *b != b'\n' && *b != 0)
+        .collect()
+}

@@ -1,0 +1,638 @@
+//! The leak audit, the acceptance test of the whole product: unique,
+//! greppable synthetic secrets of every kind, in every carrier a client
+//! controls, sent through the two-sidecar mTLS mesh with a policy built on
+//! the `pii` and `secrets` presets and span export to the mesh's collector.
+//!
+//! Every secret, verbatim and percent-encoded, base64 and base64url (at
+//! every alignment), must be absent from every exported span, both
+//! sidecars' logs (info level) and both sidecars' `/stats` (names and
+//! values), and from the headers the app received wherever the policy
+//! strips, masks or tokenizes. The URL is forwarded to the app unchanged by
+//! design (apps need their real path), except the parameters named in
+//! `url.forward_query_remove`; only the span carries the sanitized URL.
+//! The test prints carrier × kind → outcome and checks it against the
+//! expected table.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+mod common;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use common::echo::Received;
+use common::mesh::Mesh;
+use common::Request;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const KEY_VAR: &str = "TRACESAFE_LEAK_AUDIT_KEY";
+const KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+/// Each request continues its own trace, which finds its spans.
+fn trace_id(kind: Kind) -> String {
+    format!("4bf92f3577b34da6a3ce929d0e0e47{:02x}", kind as u8)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Email,
+    Card,
+    Jwt,
+    Bearer,
+    ApiKey,
+    AwsKey,
+    UserId,
+    TenantId,
+    AccountId,
+    Cookie,
+    Ssn,
+    Phone,
+}
+
+impl Kind {
+    const ALL: [Kind; 12] = [
+        Kind::Email,
+        Kind::Card,
+        Kind::Jwt,
+        Kind::Bearer,
+        Kind::ApiKey,
+        Kind::AwsKey,
+        Kind::UserId,
+        Kind::TenantId,
+        Kind::AccountId,
+        Kind::Cookie,
+        Kind::Ssn,
+        Kind::Phone,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Email => "email",
+            Kind::Card => "card",
+            Kind::Jwt => "jwt",
+            Kind::Bearer => "bearer",
+            Kind::ApiKey => "api key",
+            Kind::AwsKey => "aws key",
+            Kind::UserId => "user id",
+            Kind::TenantId => "tenant id",
+            Kind::AccountId => "account id",
+            Kind::Cookie => "cookie",
+            Kind::Ssn => "ssn",
+            Kind::Phone => "phone",
+        }
+    }
+
+    /// Opaque identifiers: no detector can recognise them in free text, so
+    /// they travel in the carriers a policy names (tokenized headers,
+    /// baggage keys, URL template slots and query parameters).
+    fn opaque(self) -> bool {
+        matches!(
+            self,
+            Kind::UserId | Kind::TenantId | Kind::AccountId | Kind::Cookie
+        )
+    }
+
+    /// A unique secret of this kind for cell `n`: every one differs from
+    /// every other and from anything else in the test.
+    fn secret(self, n: usize) -> String {
+        match self {
+            Kind::Email => format!("leak.c{n:02}@example.com"),
+            Kind::Card => {
+                let payload = format!("4{:014}", 31_337_000_000 + n as u64 * 7919);
+                format!("{payload}{}", luhn_digit(&payload))
+            }
+            Kind::Jwt => format!(
+                "{}.{}.{}",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#),
+                URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"leak-jwt-c{n:02}"}}"#)),
+                URL_SAFE_NO_PAD.encode(format!("sig-leak-c{n:02}"))
+            ),
+            Kind::Bearer => format!("Bearer lk-bearer-c{n:02}-8f3a2b7c"),
+            Kind::ApiKey => format!("sk_live_leakc{n:02}Q7w2E9r4T6y8"),
+            Kind::AwsKey => format!("AKIALEAKC{n:02}QWERTYZXC"),
+            Kind::UserId => format!("usr-leak-c{n:02}-7731"),
+            Kind::TenantId => format!("tnt-leak-c{n:02}-5521"),
+            Kind::AccountId => format!("acct-leak-c{n:02}-9902"),
+            Kind::Cookie => format!("ck-leak-c{n:02}-x81q"),
+            Kind::Ssn => format!("{}-45-{}", 200 + n, 6700 + n),
+            Kind::Phone => format!("+1415{:07}", 5_550_000 + n),
+        }
+    }
+
+    /// The baggage key a client would use for this kind.
+    fn baggage_key(self) -> &'static str {
+        match self {
+            Kind::UserId => "user.id",
+            Kind::AccountId => "account.id",
+            Kind::TenantId => "tenant.id",
+            Kind::Cookie => "session.id",
+            Kind::Email => "email",
+            _ => "note",
+        }
+    }
+}
+
+fn luhn_digit(payload: &str) -> char {
+    let sum: u32 = payload
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            match (i % 2 == 0, d * 2) {
+                (true, x) if x > 9 => x - 9,
+                (true, x) => x,
+                (false, _) => d,
+            }
+        })
+        .sum();
+    char::from(b'0' + ((10 - sum % 10) % 10) as u8)
+}
+
+/// RFC 3986 percent-encoding of everything but unreserved characters.
+fn pct(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Where a secret travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Carrier {
+    Authorization,
+    ProxyAuthorization,
+    Cookie,
+    XApiKey,
+    XAuthToken,
+    XUserId,
+    XAccountId,
+    XTenantId,
+    XNote,
+    UserAgent,
+    Referer,
+    Xfcc,
+    Baggage,
+    UberCtx,
+    OtBaggage,
+    TraceState,
+    PathSegment,
+    Query,
+}
+
+impl Carrier {
+    const ALL: [Carrier; 18] = [
+        Carrier::Authorization,
+        Carrier::ProxyAuthorization,
+        Carrier::Cookie,
+        Carrier::XApiKey,
+        Carrier::XAuthToken,
+        Carrier::XUserId,
+        Carrier::XAccountId,
+        Carrier::XTenantId,
+        Carrier::XNote,
+        Carrier::UserAgent,
+        Carrier::Referer,
+        Carrier::Xfcc,
+        Carrier::Baggage,
+        Carrier::UberCtx,
+        Carrier::OtBaggage,
+        Carrier::TraceState,
+        Carrier::PathSegment,
+        Carrier::Query,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Carrier::Authorization => "authorization",
+            Carrier::ProxyAuthorization => "proxy-authorization",
+            Carrier::Cookie => "cookie",
+            Carrier::XApiKey => "x-api-key",
+            Carrier::XAuthToken => "x-auth-token",
+            Carrier::XUserId => "x-user-id",
+            Carrier::XAccountId => "x-account-id",
+            Carrier::XTenantId => "x-tenant-id",
+            Carrier::XNote => "x-note (any header)",
+            Carrier::UserAgent => "user-agent",
+            Carrier::Referer => "referer",
+            Carrier::Xfcc => "x-forwarded-client-cert",
+            Carrier::Baggage => "baggage (W3C)",
+            Carrier::UberCtx => "uberctx-<key>",
+            Carrier::OtBaggage => "ot-baggage-<key>",
+            Carrier::TraceState => "tracestate",
+            Carrier::PathSegment => "path segment",
+            Carrier::Query => "query",
+        }
+    }
+
+    /// Whether this carrier takes this kind. Free-text carriers only take
+    /// what a detector can find; the header named for an id takes that id.
+    fn takes(self, kind: Kind) -> bool {
+        match self {
+            Carrier::XUserId => kind == Kind::UserId,
+            Carrier::XAccountId => kind == Kind::AccountId,
+            Carrier::XTenantId => kind == Kind::TenantId,
+            Carrier::XNote | Carrier::UserAgent | Carrier::Referer => !kind.opaque(),
+            // A session id only under a deny-listed key.
+            Carrier::TraceState => !kind.opaque() || kind == Kind::Cookie,
+            // Ids in the segments a URL template names; a cookie has no
+            // business in a path.
+            Carrier::PathSegment => kind != Kind::Cookie,
+            _ => true,
+        }
+    }
+}
+
+/// The tracestate key carrying this kind (`session` is deny-listed).
+fn tracestate_key(kind: Kind) -> &'static str {
+    if kind == Kind::Cookie {
+        "session"
+    } else {
+        "vnd"
+    }
+}
+
+/// The request for one kind: its secret in every carrier that takes it,
+/// one unique secret per cell.
+fn request(kind: Kind, cells: &mut BTreeMap<(Carrier, Kind), String>) -> Request {
+    let mut secret = |c: Carrier| {
+        let n = cells.len();
+        let s = kind.secret(n);
+        cells.insert((c, kind), s.clone());
+        s
+    };
+    let key = kind.baggage_key();
+    let mut path = "/home".to_string();
+    let mut query = Vec::new();
+    let mut headers: Vec<(String, String)> = vec![(
+        "traceparent".into(),
+        format!("00-{}-00f067aa0ba902b7-01", trace_id(kind)),
+    )];
+    for c in Carrier::ALL.into_iter().filter(|c| c.takes(kind)) {
+        let s = secret(c);
+        let h = |name: &str, value: String| (name.to_string(), value);
+        match c {
+            Carrier::Authorization => headers.push(h("authorization", format!("Bearer {s}"))),
+            Carrier::ProxyAuthorization => {
+                headers.push(h("proxy-authorization", format!("Basic {s}")))
+            }
+            Carrier::Cookie => headers.push(h("cookie", format!("theme=dark; session={s}"))),
+            Carrier::XApiKey => headers.push(h("x-api-key", s)),
+            Carrier::XAuthToken => headers.push(h("x-auth-token", s)),
+            Carrier::XUserId => headers.push(h("x-user-id", s)),
+            Carrier::XAccountId => headers.push(h("x-account-id", s)),
+            Carrier::XTenantId => headers.push(h("x-tenant-id", s)),
+            Carrier::XNote => headers.push(h("x-note", format!("see {s} today"))),
+            Carrier::UserAgent => headers.push(h("user-agent", format!("shop-app/2.1 ({s})"))),
+            Carrier::Referer => headers.push(h(
+                "referer",
+                format!("https://shop.example.com/account?q={}", pct(&s)),
+            )),
+            Carrier::Xfcc => headers.push(h(
+                "x-forwarded-client-cert",
+                format!(
+                    "By=spiffe://test.local/ns/shop/sa/frontend;Subject=\"CN={s}\";URI=spiffe://test.local/ns/admin/sa/root"
+                ),
+            )),
+            Carrier::Baggage => headers.push(h("baggage", format!("plan=pro,{key}={}", pct(&s)))),
+            Carrier::UberCtx => headers.push(h(&format!("uberctx-{key}"), pct(&s))),
+            Carrier::OtBaggage => headers.push(h(&format!("ot-baggage-{key}"), pct(&s))),
+            Carrier::TraceState => headers.push(h(
+                "tracestate",
+                format!("congo=t61rcWkgMzE,{}={s}", tracestate_key(kind)),
+            )),
+            Carrier::PathSegment => {
+                path = match kind {
+                    Kind::UserId => format!("/users/{s}/accounts/9/orders/1"),
+                    Kind::AccountId => format!("/users/u1/accounts/{}/orders/1", pct(&s)),
+                    Kind::TenantId => format!("/tenants/{}/orders/1", pct(&s)),
+                    _ => format!("/files/{}/view", pct(&s)),
+                }
+            }
+            Carrier::Query => query.push(match kind {
+                Kind::UserId => format!("user_id={s}"),
+                Kind::AccountId => format!("account_id={s}"),
+                Kind::TenantId => format!("tenant={s}"),
+                Kind::Cookie => format!("session={s}"),
+                Kind::ApiKey => format!("api_key={s}"),
+                Kind::Jwt => format!("access_token={s}"),
+                _ => format!("q={}", pct(&s)),
+            }),
+        }
+    }
+    let mut req = Request::get(&format!("{path}?page=2&{}", query.join("&")))
+        .header("x-test-id", kind.name());
+    for (n, v) in &headers {
+        req = req.header(n, v);
+    }
+    req
+}
+
+/// Both sidecars: `pii` + `secrets`, tokens for the ids, every header
+/// scanned, spans exported.
+fn policy(direction: &str, service: &str) -> serde_json::Value {
+    json!({
+        "extends": ["pii", "secrets"],
+        "direction": direction,
+        "service": {"name": service},
+        "keys": {"active": "k2", "env": {"k2": KEY_VAR}},
+        "export": {"cluster": "collector", "flush_interval_ms": 50, "batch_size": 8, "max_retries": 0},
+        "request_headers": {
+            "tokenize": ["x-tenant-id"],
+            "namespaces": {"x-tenant-id": "tenant"},
+            "scan": ["*"]
+        },
+        "detectors": {"custom": [{"name": "api_key", "regex": "\\bsk_live_[A-Za-z0-9]{16,}\\b", "action": "remove"}]},
+        "baggage": {
+            "drop_keys": ["session.*"],
+            "tokenize_keys": ["tenant.id"],
+            "namespaces": {"tenant.id": "tenant"}
+        },
+        "url": {
+            "templates": [
+                {"template": "/users/{user}/accounts/{account}/orders/{order}",
+                 "params": {"user": "tokenize", "account": "tokenize", "order": "keep"},
+                 "namespaces": {"user": "user", "account": "account"}},
+                {"template": "/tenants/{tenant}/orders/{order}",
+                 "params": {"tenant": "tokenize", "order": "keep"}, "namespaces": {"tenant": "tenant"}}
+            ],
+            "query": {
+                "params": {"user_id": "tokenize", "account_id": "tokenize", "tenant": "tokenize", "session": "drop"},
+                "namespaces": {"user_id": "user", "account_id": "account"}
+            },
+            "forward_query_remove": ["api_key", "access_token", "session"]
+        },
+        "trace": {"tracestate_deny_keys": ["session"]}
+    })
+}
+
+/// Every form in which `s` could leak: verbatim, percent-encoded, and the
+/// base64 and base64url characters that only `s` determines, at each of the
+/// three alignments inside a longer encoded text.
+fn encodings(s: &str) -> Vec<String> {
+    let mut out = vec![s.to_string(), pct(s), pct(s).to_ascii_lowercase()];
+    for align in 0..3 {
+        let mut bytes = vec![b'x'; align];
+        bytes.extend_from_slice(s.as_bytes());
+        for enc in [STANDARD.encode(&bytes), URL_SAFE_NO_PAD.encode(&bytes)] {
+            let enc = enc.trim_end_matches('=');
+            let skip = if align == 0 { 0 } else { 4 };
+            let keep = enc.len().saturating_sub(skip + 4);
+            out.push(enc[skip..skip + keep].to_string());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn found(hay: &[u8], s: &str) -> Option<String> {
+    encodings(s)
+        .into_iter()
+        .find(|e| hay.windows(e.len()).any(|w| w == e.as_bytes()))
+}
+
+/// What the app got for one cell.
+fn outcome(got: &Received, carrier: Carrier, kind: Kind, s: &str) -> String {
+    let header = |name: &str| got.text(name);
+    let classify = |value: Option<String>| match value {
+        None => "removed".to_string(),
+        Some(v) if found(v.as_bytes(), s).is_some() => "PASSED".to_string(),
+        Some(v) if v.contains("tk.k2.") => "tokenized".to_string(),
+        Some(v) if v.contains("[REDACTED:") => "masked".to_string(),
+        Some(v) => format!("changed: {v}"),
+    };
+    let key = kind.baggage_key();
+    match carrier {
+        Carrier::Authorization => classify(header("authorization")),
+        Carrier::ProxyAuthorization => classify(header("proxy-authorization")),
+        Carrier::Cookie => classify(header("cookie")),
+        Carrier::XApiKey => classify(header("x-api-key")),
+        Carrier::XAuthToken => classify(header("x-auth-token")),
+        Carrier::XUserId => classify(header("x-user-id")),
+        Carrier::XAccountId => classify(header("x-account-id")),
+        Carrier::XTenantId => classify(header("x-tenant-id")),
+        Carrier::XNote => classify(header("x-note")),
+        Carrier::UserAgent => classify(header("user-agent")),
+        Carrier::Referer => classify(header("referer")),
+        // The app's x-forwarded-client-cert is the one sidecar B wrote from
+        // the mTLS handshake; the client's was stripped by sidecar A.
+        Carrier::Xfcc => match header("x-forwarded-client-cert") {
+            Some(v) if found(v.as_bytes(), s).is_some() => "PASSED".to_string(),
+            _ => "removed (B sets its own from mTLS)".to_string(),
+        },
+        Carrier::Baggage => classify(header("baggage").and_then(|b| {
+            b.split(',')
+                .find(|m| m.starts_with(&format!("{key}=")))
+                .map(String::from)
+        })),
+        Carrier::UberCtx => classify(header(&format!("uberctx-{key}"))),
+        Carrier::OtBaggage => classify(header(&format!("ot-baggage-{key}"))),
+        Carrier::TraceState => classify(header("tracestate").and_then(|t| {
+            let key = format!("{}=", tracestate_key(kind));
+            t.split(',').find(|m| m.starts_with(&key)).map(String::from)
+        })),
+        Carrier::PathSegment | Carrier::Query => {
+            if found(got.path.as_bytes(), s).is_some() {
+                "passed (URL forwarded by design)".to_string()
+            } else {
+                "removed (forward_query_remove)".to_string()
+            }
+        }
+    }
+}
+
+/// What the span shows for a URL cell: `url.path` or `url.query` of the
+/// sidecars' spans of that request.
+fn span_outcome(spans: &[Span], kind: Kind, carrier: Carrier) -> String {
+    let key = if carrier == Carrier::Query {
+        "url.query"
+    } else {
+        "url.path"
+    };
+    let values: Vec<String> = spans
+        .iter()
+        .filter(|s| hex(&s.trace_id) == trace_id(kind))
+        .map(|s| attr(s, key).unwrap_or_default())
+        .collect();
+    assert_eq!(values.len(), 2, "{kind:?}: {spans:#?}");
+    assert_eq!(values[0], values[1], "both hops sanitize alike");
+    let v = &values[0];
+    let what = if v.contains("[REDACTED:") {
+        "masked"
+    } else if v.contains("tk.k2.") {
+        "tokenized"
+    } else if v.contains("REDACTED") {
+        "redacted"
+    } else {
+        "dropped"
+    };
+    format!("{what}: {v}")
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn attr(span: &Span, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(s) => Some(s.clone()),
+            _ => None,
+        })
+}
+
+/// The outcome the policy promises for one cell (the start of what
+/// [`outcome`] reports).
+fn expected(carrier: Carrier, kind: Kind) -> String {
+    use Carrier as C;
+    use Kind as K;
+    let credential = matches!(kind, K::Jwt | K::Bearer | K::ApiKey | K::AwsKey);
+    let id = matches!(kind, K::UserId | K::TenantId | K::AccountId);
+    // `secrets` removes credentials wherever they are found; `pii` masks
+    // personal data (cards: the default detectors).
+    let scanned = if credential { "removed" } else { "masked" };
+    match carrier {
+        C::Authorization | C::ProxyAuthorization | C::Cookie | C::XApiKey | C::XAuthToken => {
+            "removed".into()
+        }
+        C::XUserId | C::XAccountId | C::XTenantId => "tokenized".into(),
+        C::XNote | C::UserAgent | C::Referer => scanned.into(),
+        C::TraceState if kind == K::Cookie => "removed".into(),
+        C::TraceState => scanned.into(),
+        C::Xfcc => "removed (B sets its own from mTLS)".into(),
+        // `pii` tokenizes `email` and id keys; `session.*` is dropped.
+        C::Baggage | C::UberCtx | C::OtBaggage => match kind {
+            K::Email => "tokenized".into(),
+            K::Cookie => "removed".into(),
+            _ if id => "tokenized".into(),
+            _ => scanned.into(),
+        },
+        C::PathSegment => {
+            let span = match kind {
+                _ if id => "tokenized",
+                // 16 digits look like an id: `pii`'s auto_ids tokenize it.
+                K::Card => "tokenized",
+                _ if credential => "redacted",
+                _ => "masked",
+            };
+            format!("passed (URL forwarded by design); span {span}:")
+        }
+        C::Query => {
+            let forwarded = match kind {
+                K::Jwt | K::ApiKey | K::Cookie => "removed (forward_query_remove)",
+                _ => "passed (URL forwarded by design)",
+            };
+            let span = match kind {
+                _ if id => "tokenized",
+                K::Cookie => "dropped",
+                _ if credential => "dropped",
+                _ => "masked",
+            };
+            format!("{forwarded}; span {span}:")
+        }
+    }
+}
+
+#[test]
+fn no_secret_leaks_through_the_mesh() {
+    let mesh = Mesh::start(
+        &policy("outbound", "frontend"),
+        &policy("inbound", "backend"),
+        &[(KEY_VAR, KEY)],
+    );
+    let mut cells = BTreeMap::new();
+    for kind in Kind::ALL {
+        let resp = request(kind, &mut cells).send(mesh.entry()).unwrap();
+        assert_eq!(resp.status, 200, "{}: {}", kind.name(), resp.body_text());
+    }
+    let spans = mesh
+        .collector
+        .wait_for_spans(2 * Kind::ALL.len(), Duration::from_secs(15))
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect::<Vec<Span>>();
+    assert_eq!(spans.len(), 2 * Kind::ALL.len(), "{spans:#?}");
+    // Let both sidecars finish their export before reading logs and stats.
+    std::thread::sleep(Duration::from_millis(200));
+
+    let bodies = mesh.collector.raw_bodies();
+    let logs = [mesh.a.log(), mesh.b.log()];
+    let stats = [mesh.a.stats(), mesh.b.stats()];
+    let mut table: BTreeMap<Carrier, BTreeMap<Kind, String>> = BTreeMap::new();
+    let mut leaks = Vec::new();
+    for ((carrier, kind), s) in &cells {
+        let got = mesh.app.by_test_id(kind.name());
+        let mut outcome = outcome(&got, *carrier, *kind, s);
+        if matches!(carrier, Carrier::PathSegment | Carrier::Query) {
+            outcome = format!("{outcome}; span {}", span_outcome(&spans, *kind, *carrier));
+        }
+        let mut places: Vec<(&str, &[u8])> = vec![("exported spans", &bodies)];
+        places.push(("sidecar A log", logs[0].as_bytes()));
+        places.push(("sidecar B log", logs[1].as_bytes()));
+        places.push(("sidecar A /stats", stats[0].as_bytes()));
+        places.push(("sidecar B /stats", stats[1].as_bytes()));
+        let headers: Vec<u8> = got
+            .headers
+            .iter()
+            .flat_map(|(n, v)| [n.as_bytes(), b": ", v, b"\n"].concat())
+            .collect();
+        places.push(("headers the app received", &headers));
+        // The URL reaches the app as it was sent, by design.
+        if !matches!(carrier, Carrier::PathSegment | Carrier::Query) {
+            places.push(("path the app received", got.path.as_bytes()));
+        }
+        for (place, hay) in places {
+            if let Some(form) = found(hay, s) {
+                leaks.push(format!(
+                    "{} in {}: {form:?} found in {place}",
+                    kind.name(),
+                    carrier.label()
+                ));
+            }
+        }
+        table.entry(*carrier).or_default().insert(*kind, outcome);
+    }
+
+    let mut printed = String::from("leak audit: carrier × secret kind → what the app received\n");
+    for (carrier, row) in &table {
+        for (kind, outcome) in row {
+            printed.push_str(&format!(
+                "  {:<24} {:<11} {outcome}\n",
+                carrier.label(),
+                kind.name()
+            ));
+        }
+    }
+    println!("{printed}");
+    assert!(leaks.is_empty(), "leaks:\n{}\n{printed}", leaks.join("\n"));
+    let unexpected: Vec<String> = table
+        .iter()
+        .flat_map(|(c, row)| row.iter().map(move |(k, o)| (*c, *k, o)))
+        .filter(|(c, k, o)| !o.starts_with(&expected(*c, *k)))
+        .map(|(c, k, o)| {
+            format!(
+                "{} / {}: {o}, expected {}",
+                c.label(),
+                k.name(),
+                expected(c, k)
+            )
+        })
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "{}\n{printed}",
+        unexpected.join("\n")
+    );
+    mesh.a.assert_no_trap();
+    mesh.b.assert_no_trap();
+}
