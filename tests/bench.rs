@@ -13,7 +13,7 @@
 //! results for the same policies and request (`filters/benches/pipeline.rs`,
 //! run first by build.sh) are read from `target/criterion`.
 //!
-//! Knobs (environment): BENCH_ROUNDS (10), BENCH_SECONDS per segment (1),
+//! Knobs (environment): BENCH_ROUNDS (6), BENCH_SECONDS per segment (1),
 //! BENCH_CONNECTIONS (32), BENCH_MEMORY_REQUESTS (1000000).
 #![allow(
     clippy::unwrap_used,
@@ -64,7 +64,7 @@ impl Settings {
             }
         }
         Settings {
-            rounds: var("BENCH_ROUNDS", 10),
+            rounds: var("BENCH_ROUNDS", 6),
             seconds: var("BENCH_SECONDS", 1),
             connections: var("BENCH_CONNECTIONS", 32),
             memory_requests: var("BENCH_MEMORY_REQUESTS", 1_000_000),
