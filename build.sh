@@ -266,6 +266,30 @@ run_tests() {
   log "all tests passed"
 }
 
+# wrk drives the benchmark's load (Debian package; apt-get as root or via sudo).
+ensure_wrk() {
+  command -v wrk >/dev/null && return
+  log "installing wrk"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+  command -v wrk >/dev/null
+}
+
+# Criterion on the filters crate, then tests/bench.rs: real Envoy with five
+# listeners under wrk, 1M-request memory soaks, dist/bench.json and a table.
+bench() {
+  build
+  ensure_envoy
+  ensure_wrk
+  log "Criterion: the filters crate on the benchmark request (native)"
+  cargo bench --quiet -p tracesafe-filters --bench pipeline
+  log "Envoy: bare, tracesafe-min, tracesafe-full, lua, native"
+  cargo test --quiet -p tracesafe --test bench
+  log "bench done in ${SECONDS}s"
+}
+
 cmd=${1:-build}
 shift || true
 case "$cmd" in
@@ -273,6 +297,7 @@ case "$cmd" in
   demo) demo ;;
   image) image ;;
   test) run_tests ;;
+  bench) bench ;;
   fuzz) fuzz "$@" ;;
   soak) soak ;;
   *) echo "usage: $0 [build|demo|test|bench|image|fuzz [seconds]|soak]" >&2; exit 2 ;;

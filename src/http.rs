@@ -1,7 +1,7 @@
 //! The per-request context: read, decide (in `tracesafe_filters`), apply.
 
 use crate::export::{now_ns, SpanSink};
-use crate::host::{HostProperties, WasiEntropy};
+use crate::host::{HostProperties, PropertyCache, WasiEntropy};
 use crate::stats::Stats;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -14,6 +14,7 @@ pub struct Request {
     engine: Rc<Engine>,
     stats: Rc<Stats>,
     sink: Option<SpanSink>,
+    properties: HostProperties,
     /// The policy the request got; the response gets the same one.
     policy: usize,
     /// The request's tenant, so response tokens use the same key.
@@ -24,11 +25,17 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn new(engine: Rc<Engine>, stats: Rc<Stats>, sink: Option<SpanSink>) -> Self {
+    pub fn new(
+        engine: Rc<Engine>,
+        stats: Rc<Stats>,
+        sink: Option<SpanSink>,
+        properties: Rc<PropertyCache>,
+    ) -> Self {
         Self {
             engine,
             stats,
             sink,
+            properties: HostProperties::new(properties),
             policy: 0,
             tenant: None,
             span: None,
@@ -49,7 +56,7 @@ impl HttpContext for Request {
         let outcome = self.engine.on_request(
             &RequestInput {
                 headers: &headers,
-                properties: &HostProperties,
+                properties: &self.properties,
                 now_ns: now_ns(),
             },
             &mut WasiEntropy,
@@ -98,7 +105,9 @@ impl HttpContext for Request {
                 .find(|(n, _)| n == ":status")
                 .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok());
             if span.kind == SpanKind::Client {
-                let upstream = HostProperties.property(&["upstream", "uri_san_peer_certificate"]);
+                let upstream = self
+                    .properties
+                    .property(&["upstream", "uri_san_peer_certificate"]);
                 span.set_upstream_peer(&upstream.unwrap_or_default(), &mut metrics);
             }
         }

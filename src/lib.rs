@@ -27,6 +27,8 @@ struct Root {
     engine: Option<Rc<Engine>>,
     stats: Rc<stats::Stats>,
     sink: Option<export::SpanSink>,
+    /// Properties fixed for this root context (see `host::PropertyCache`).
+    properties: Rc<host::PropertyCache>,
 }
 
 impl Context for Root {
@@ -61,7 +63,10 @@ impl RootContext for Root {
             Ok(engine) => {
                 self.stats = Rc::new(stats::Stats::define(engine.policy_names()));
                 self.sink = engine.export().map(|cfg| {
-                    let resource = Resource::for_workload(engine.service(), &host::HostProperties);
+                    let resource = Resource::for_workload(
+                        engine.service(),
+                        &host::HostProperties::new(self.properties.clone()),
+                    );
                     self.set_tick_period(export::tick_period(cfg.flush_interval_ms));
                     export::SpanSink::new(Exporter::new(cfg.clone(), resource), self.stats.clone())
                 });
@@ -88,6 +93,7 @@ impl RootContext for Root {
             engine,
             self.stats.clone(),
             self.sink.clone(),
+            self.properties.clone(),
         )))
     }
 

@@ -68,6 +68,14 @@ pub struct BaggagePolicy {
     legacy: bool,
 }
 
+impl BaggagePolicy {
+    /// Leaves every member alone (no drop, allow-list, token or scan): the
+    /// request's baggage need not even be parsed.
+    pub fn is_noop(&self) -> bool {
+        self.drop.is_empty() && self.allow.is_none() && self.tokenize.is_empty() && !self.scan
+    }
+}
+
 /// One W3C member as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Member {

@@ -337,6 +337,10 @@ impl Engine {
     }
 
     /// The request's tenant, from the configured header or baggage key.
+    fn tenant_in_baggage(&self) -> bool {
+        matches!(self.tenant, Some(TenantSource::Baggage(_)))
+    }
+
     fn tenant(&self, headers: &[Header], bag: &Baggage) -> Option<Vec<u8>> {
         let raw = match self.tenant.as_ref()? {
             TenantSource::Header(name) => headers
@@ -361,7 +365,12 @@ impl Engine {
         let (identities, mut ops) =
             self.identity
                 .resolve(input.headers, input.properties, &mut metrics);
-        let bag = Baggage::parse(input.headers);
+        // Baggage is parsed only when someone reads it.
+        let bag = if policy.baggage.is_noop() && !self.tenant_in_baggage() {
+            Baggage::default()
+        } else {
+            Baggage::parse(input.headers)
+        };
         let tenant = self.tenant(input.headers, &bag);
         let minter = self.keyring.as_ref().map(|k| k.minter(tenant.as_deref()));
         let mut r = Redactor::new(&policy.detectors, minter, metrics);
@@ -378,15 +387,19 @@ impl Engine {
         // Header policy after trace ops, so an explicit removal wins.
         ops.extend(header_ops);
         ops.extend(baggage_ops);
-        let (url, path_op) = policy.url.sanitize(input.headers, &mut r);
+        // The sanitized URL and user agent only feed the span record.
+        let for_span = trace
+            .as_ref()
+            .is_some_and(|ctx| self.every_span || self.exports(ctx));
+        let (url, path_op) = policy.url.sanitize(input.headers, &mut r, for_span);
         ops.extend(path_op);
         let user_agent = match first(input.headers, "user-agent") {
-            [] => None,
+            raw if raw.is_empty() || !for_span => None,
             raw => r.clean(&String::from_utf8_lossy(raw)),
         };
         let metrics = r.into_metrics();
         let span = match &trace {
-            Some(ctx) if self.every_span || self.exports(ctx) => {
+            Some(ctx) if for_span => {
                 let redactions = Redactions::from_metrics(&metrics);
                 let facts = SpanFacts {
                     method: span::method(first(input.headers, ":method")),
@@ -577,8 +590,10 @@ mod tests {
     fn keyed(config: serde_json::Value) -> Engine {
         let mut cfg = config;
         cfg["keys"] = serde_json::json!({"active": "k2", "env": {"k1": "K1", "k2": "K2"}});
+        // Every span recorded, so the sanitized URL is computed too.
         Engine::from_json_with_env(cfg.to_string().as_bytes(), &crate::token::test_keys::env)
             .unwrap()
+            .recording_every_span()
     }
 
     fn hs(list: &[(&str, &str)]) -> Vec<Header> {

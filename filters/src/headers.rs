@@ -9,6 +9,7 @@ use crate::pct;
 use crate::redact::{Redactor, ScanOutcome};
 use crate::token;
 use regex_lite::Regex;
+use std::borrow::Cow;
 
 /// One header as the host hands it over: a (lowercase) name and raw value
 /// bytes. Values are bytes because clients may send anything.
@@ -196,6 +197,15 @@ impl HeaderPolicy {
         }
     }
 
+    /// No rule of this policy applies to `name`: the common case, checked
+    /// before gathering the header's values.
+    fn untouched(&self, name: &str) -> bool {
+        !self.removes(name)
+            && self.allowed(name)
+            && self.token_namespace(name).is_none()
+            && !self.scans(name)
+    }
+
     fn scans(&self, name: &str) -> bool {
         match &self.scan {
             ScanSet::None => false,
@@ -214,10 +224,18 @@ impl HeaderPolicy {
         removed: Metric,
     ) -> Vec<HeaderOp> {
         let mut ops = Vec::new();
-        let mut seen: Vec<String> = Vec::new();
-        for (name, _) in headers {
-            let lower = name.to_ascii_lowercase();
-            if lower.starts_with(':') || seen.contains(&lower) {
+        for (i, (name, _)) in headers.iter().enumerate() {
+            // Envoy hands over lowercase names; only copy when one is not.
+            let lower: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(name.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(name)
+            };
+            let first = !headers
+                .iter()
+                .take(i)
+                .any(|(n, _)| n.eq_ignore_ascii_case(&lower));
+            if lower.starts_with(':') || !first || self.untouched(&lower) {
                 continue;
             }
             let values: Vec<&[u8]> = headers
@@ -228,7 +246,6 @@ impl HeaderPolicy {
             if let Some(op) = self.decide(&lower, &values, r, removed) {
                 ops.push(op);
             }
-            seen.push(lower);
         }
         ops
     }

@@ -107,8 +107,10 @@ mod tests {
     /// An engine for `config` with key `k1` (the README's) active.
     fn engine(mut config: serde_json::Value) -> Engine {
         config["keys"] = json!({"active": "k1", "env": {"k1": "K1"}});
+        // Every span recorded, so the sanitized URL is computed too.
         Engine::from_json_with_env(config.to_string().as_bytes(), &test_keys::env)
             .unwrap_or_else(|e| panic!("{e}"))
+            .recording_every_span()
     }
 
     fn hs(list: &[(&str, &str)]) -> Vec<Header> {

@@ -248,10 +248,13 @@ impl UrlPolicy {
 
     /// The span's URL, and the `:path` rewrite when `forward_query_remove`
     /// applies. `None` without a `:path`.
+    /// `for_span`: whether a span record will use the sanitized URL; without
+    /// one only `forward_query_remove` is applied.
     pub fn sanitize(
         &self,
         headers: &[Header],
         r: &mut Redactor<'_>,
+        for_span: bool,
     ) -> (Option<SanitizedUrl>, Option<HeaderOp>) {
         let Some(raw) = pseudo(headers, ":path") else {
             return (None, None);
@@ -264,6 +267,9 @@ impl UrlPolicy {
             forwarded = kept;
             target = &forwarded;
             op = Some(HeaderOp::Set(":path".into(), forwarded.clone()));
+        }
+        if !for_span {
+            return (None, op);
         }
         let target = String::from_utf8_lossy(target);
         let target = target.split('#').next().unwrap_or_default();
@@ -592,7 +598,7 @@ mod tests {
         let d = Detectors::compile(&DetectorsConfig::default(), "detectors", false).unwrap();
         let k = keyring("k2");
         let mut r = Redactor::new(&d, Some(k.minter(None)), Metrics::default());
-        let (url, op) = p.sanitize(&headers, &mut r);
+        let (url, op) = p.sanitize(&headers, &mut r, true);
         (url.unwrap(), op, r.into_metrics())
     }
 

@@ -83,6 +83,14 @@ pub fn render(template: &str, vars: &[(&str, String)]) -> String {
     out
 }
 
+/// `envoy/<template>` with `{{WASM}}` and `vars` filled in.
+fn render_template(template: &str, vars: &[(&str, String)]) -> String {
+    let text = fs::read_to_string(repo_root().join("envoy").join(template)).unwrap();
+    let mut all: Vec<(&str, String)> = vec![("WASM", wasm_path().display().to_string())];
+    all.extend(vars.iter().cloned());
+    render(&text, &all)
+}
+
 /// A JSON value as a YAML scalar: JSON strings are valid YAML double-quoted
 /// strings, so the plugin config survives byte for byte.
 pub fn yaml_string(s: &str) -> String {
@@ -114,19 +122,42 @@ impl Envoy {
     /// Starts Envoy from `envoy/<template>` and waits until it is ready or
     /// has exited.
     pub fn try_start(template: &str, vars: &[(&str, String)], env: &[(&str, &str)]) -> Started {
-        let text = fs::read_to_string(repo_root().join("envoy").join(template)).unwrap();
-        let mut all: Vec<(&str, String)> = vec![("WASM", wasm_path().display().to_string())];
-        all.extend(vars.iter().cloned());
-        Self::try_start_config(&render(&text, &all), env)
+        Self::try_start_config(&render_template(template, vars), env)
     }
 
     pub fn try_start_config(config: &str, env: &[(&str, &str)]) -> Started {
+        Self::launch(config, env, None)
+    }
+
+    /// Like [`Envoy::start`], with the process pinned to `cpus` (a
+    /// `taskset -c` list) so a benchmark can give it a core of its own.
+    pub fn start_pinned(
+        template: &str,
+        vars: &[(&str, String)],
+        env: &[(&str, &str)],
+        cpus: &str,
+    ) -> Envoy {
+        match Self::launch(&render_template(template, vars), env, Some(cpus)) {
+            Started::Ready(e) => e,
+            Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
+        }
+    }
+
+    fn launch(config: &str, env: &[(&str, &str)], cpus: Option<&str>) -> Started {
         let dir = scratch_dir();
         let cfg = dir.join("envoy.yaml");
         fs::write(&cfg, config).unwrap();
         let admin_file = dir.join("admin.txt");
         let log = fs::File::create(dir.join("envoy.log")).unwrap();
-        let mut cmd = Command::new(envoy_bin());
+        // taskset execs Envoy, so the child's pid is Envoy's.
+        let mut cmd = match cpus {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(envoy_bin());
+                c
+            }
+            None => Command::new(envoy_bin()),
+        };
         cmd.arg("-c")
             .arg(&cfg)
             .args(["--concurrency", "1", "--disable-hot-restart", "-l", "info"])
@@ -173,16 +204,17 @@ impl Envoy {
         }
     }
 
+    /// The Envoy process id, for `/proc/<pid>/...`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The port a named listener is bound to.
     pub fn port(&self, listener: &str) -> u16 {
         *self
             .listeners
             .get(listener)
             .unwrap_or_else(|| panic!("no listener {listener}: {:?}", self.listeners))
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     pub fn log(&self) -> String {

@@ -1,0 +1,101 @@
+//! Criterion: `tracesafe_filters` processing the benchmark request natively,
+//! one benchmark per policy file in `envoy/bench/`: the same files and the
+//! same request that `./build.sh bench` sends through Envoy, so the two
+//! numbers can be read side by side. tests/bench.rs picks the results up from
+//! `target/criterion/<policy>/new/estimates.json`.
+#![allow(clippy::expect_used, clippy::panic)]
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use criterion::Criterion;
+    use serde::Deserialize;
+    use std::hint::black_box;
+    use std::path::PathBuf;
+    use std::time::Duration;
+    use tracesafe_filters::host::{SeededEntropy, StaticProperties};
+    use tracesafe_filters::{Engine, Header, RequestInput, RequestOutcome};
+
+    /// Policy files `envoy/bench/<name>.json`; the names are the benchmark ids.
+    const POLICIES: [&str; 2] = ["tracesafe-min", "tracesafe-full"];
+
+    /// `envoy/bench/request.json`.
+    #[derive(Deserialize)]
+    struct BenchRequest {
+        method: String,
+        path: String,
+        authority: String,
+        headers: Vec<(String, String)>,
+    }
+
+    fn bench_file(name: &str) -> Vec<u8> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../envoy/bench")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The request as the plugin sees it inside Envoy: pseudo-headers, the
+    /// client's headers, then the two Envoy's connection manager adds before
+    /// any HTTP filter runs.
+    fn request() -> Vec<Header> {
+        let req: BenchRequest =
+            serde_json::from_slice(&bench_file("request.json")).expect("request.json");
+        let mut headers: Vec<Header> = vec![
+            (":authority".into(), req.authority.into_bytes()),
+            (":path".into(), req.path.into_bytes()),
+            (":method".into(), req.method.into_bytes()),
+            (":scheme".into(), b"http".to_vec()),
+        ];
+        headers.extend(req.headers.into_iter().map(|(n, v)| (n, v.into_bytes())));
+        headers.push(("x-forwarded-proto".into(), b"http".to_vec()));
+        headers.push((
+            "x-request-id".into(),
+            b"6f1c3a52-8e4b-4d0f-9a7e-2b5c1d3e4f60".to_vec(),
+        ));
+        headers
+    }
+
+    /// Everything this bench knows about the `Engine` API, in one place:
+    /// compile a policy once, then process the request the way the adapter
+    /// does, with the properties an inbound Envoy listener offers.
+    fn pipeline<'a>(policy: &[u8], headers: &'a [Header]) -> impl FnMut() -> RequestOutcome + 'a {
+        // tracesafe-full's key, as the bench Envoy gets it (README vector `k1`).
+        let env = |name: &str| {
+            (name == "TRACESAFE_BENCH_KEY")
+                .then(|| "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string())
+        };
+        let engine = Engine::from_json_with_env(policy, &env).unwrap_or_else(|e| panic!("{e}"));
+        let properties = StaticProperties::default()
+            .with(&["xds", "listener_direction"], 1u64.to_le_bytes().to_vec())
+            .with(&["xds", "route_name"], b"bench".to_vec());
+        let mut entropy = SeededEntropy(7);
+        move || {
+            engine.on_request(
+                &RequestInput {
+                    headers,
+                    properties: &properties,
+                    now_ns: 1,
+                },
+                &mut entropy,
+            )
+        }
+    }
+
+    pub fn benches() {
+        let headers = request();
+        let mut c = Criterion::default()
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3))
+            .configure_from_args();
+        for name in POLICIES {
+            let mut run = pipeline(&bench_file(&format!("{name}.json")), &headers);
+            c.bench_function(name, |b| b.iter(|| black_box(run())));
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+criterion::criterion_main!(native::benches);
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}

@@ -1,0 +1,816 @@
+//! `./build.sh bench`: what tracesafe costs per request inside Envoy, as
+//! ratios against bare Envoy, a Lua filter and Envoy's native
+//! `header_mutation`, all measured in one run. Prints a table and writes
+//! `dist/bench.json`.
+//!
+//! The Envoy under test (`envoy/bench/filter.yaml`, one listener per variant)
+//! is pinned to one core; a direct-response upstream Envoy and wrk share the
+//! other. Each round runs every variant once, each between two `bare`
+//! segments, in an order rotated per round; per segment the Envoy process's
+//! CPU time comes from `/proc/<pid>/stat` and the requests it served from its
+//! admin stats. Then 1M requests go through `bare` and 1M through
+//! `tracesafe-full` while the process's memory is sampled. Criterion's
+//! results for the same policies and request (`filters/benches/pipeline.rs`,
+//! run first by build.sh) are read from `target/criterion`.
+//!
+//! Knobs (environment): BENCH_ROUNDS (6), BENCH_SECONDS per segment (1),
+//! BENCH_CONNECTIONS (32), BENCH_MEMORY_REQUESTS (1000000).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::envoy::{envoy_bin, repo_root, wasm_path, yaml_string, Envoy};
+use common::{http, Request};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Listener names in `envoy/bench/filter.yaml`, in table order.
+const VARIANTS: [&str; 5] = ["bare", "tracesafe-min", "tracesafe-full", "lua", "native"];
+/// Variants whose plugin configuration is `envoy/bench/<name>.json`.
+const POLICIES: [&str; 2] = ["tracesafe-min", "tracesafe-full"];
+/// Seconds per variant of the discarded warm-up round.
+const WARMUP_SECONDS: u32 = 1;
+/// The wasm module size target (400 KB).
+const WASM_LIMIT_BYTES: u64 = 400_000;
+/// "Flat": after the first tenth of the soak, RSS grows by at most this much
+/// and the wasm linear memory not at all.
+const FLAT_RSS_KIB: i64 = 2048;
+
+struct Settings {
+    rounds: usize,
+    seconds: u32,
+    connections: u32,
+    memory_requests: u64,
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
+                Err(_) => default,
+            }
+        }
+        Settings {
+            rounds: var("BENCH_ROUNDS", 6),
+            seconds: var("BENCH_SECONDS", 1),
+            connections: var("BENCH_CONNECTIONS", 32),
+            memory_requests: var("BENCH_MEMORY_REQUESTS", 1_000_000),
+        }
+    }
+}
+
+/// `envoy/bench/request.json`: the one request every variant gets.
+struct BenchRequest {
+    method: String,
+    path: String,
+    authority: String,
+    headers: Vec<(String, String)>,
+}
+
+impl BenchRequest {
+    fn load(path: &Path) -> Self {
+        let v: Value = serde_json::from_slice(&read(path)).unwrap();
+        let text = |v: &Value| v.as_str().expect("request.json: strings").to_string();
+        BenchRequest {
+            method: text(&v["method"]),
+            path: text(&v["path"]),
+            authority: text(&v["authority"]),
+            headers: v["headers"]
+                .as_array()
+                .expect("request.json: headers")
+                .iter()
+                .map(|h| (text(&h[0]), text(&h[1])))
+                .collect(),
+        }
+    }
+}
+
+/// One measured segment: a variant in one round (`bare` has several).
+#[derive(Clone, Copy)]
+struct Segment {
+    cpu_us_per_req: f64,
+    /// Against the `bare` segments just before and after (1 for `bare`).
+    ratio_vs_bare: f64,
+    /// Share of the segment the Envoy process was on a CPU (1.0 = saturated).
+    cpu_busy: f64,
+    /// Share of the segment everything else ran on the Envoy's core: on a
+    /// shared machine, the noise in that segment.
+    others_busy: f64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    served: u64,
+    failed: u64,
+}
+
+/// Memory of the Envoy under test at one point of a soak.
+#[derive(Clone, Copy)]
+struct MemSample {
+    requests: u64,
+    rss_kib: i64,
+    wasm: Option<WasmMemory>,
+}
+
+/// All wasm linear memories of the process (one per VM: Envoy runs one on
+/// the main thread and one per worker).
+#[derive(Clone, Copy, Default)]
+struct WasmMemory {
+    count: u32,
+    size_kib: i64,
+    rss_kib: i64,
+}
+
+struct Bench {
+    settings: Settings,
+    envoy: Envoy,
+    bench_dir: PathBuf,
+    wrk_script: PathBuf,
+    filter_cpu: String,
+    load_cpu: String,
+    clk_tck: f64,
+}
+
+/// tracesafe-full's HMAC key: the README's published test key `k1` (a
+/// benchmark needs no secret), passed to the VM through `host_env_keys`.
+const BENCH_KEY_VAR: &str = "TRACESAFE_BENCH_KEY";
+const BENCH_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+fn main() {
+    let started = Instant::now();
+    let settings = Settings::from_env();
+    let (filter_cpu, load_cpu) = pick_cpus();
+    let bench_dir = repo_root().join("envoy/bench");
+    let scratch = std::env::temp_dir().join(format!("tracesafe-bench-{}", std::process::id()));
+    fs::create_dir_all(&scratch).unwrap();
+    let request = BenchRequest::load(&bench_dir.join("request.json"));
+    let wrk_script = scratch.join("request.lua");
+    fs::write(&wrk_script, wrk_script_for(&request)).unwrap();
+
+    let upstream = Envoy::start_pinned("bench/upstream.yaml", &[], &[], &load_cpu);
+    let policy =
+        |name: &str| String::from_utf8(read(&bench_dir.join(format!("{name}.json")))).unwrap();
+    let envoy = Envoy::start_pinned(
+        "bench/filter.yaml",
+        &[
+            ("UPSTREAM_PORT", upstream.port("upstream").to_string()),
+            ("MIN_CONFIG", yaml_string(&policy("tracesafe-min"))),
+            ("FULL_CONFIG", yaml_string(&policy("tracesafe-full"))),
+            (
+                "LUA_SOURCE",
+                yaml_string(&String::from_utf8(read(&bench_dir.join("lua-filter.lua"))).unwrap()),
+            ),
+            (
+                "NATIVE_REMOVALS",
+                native_removals(&policy("tracesafe-full")),
+            ),
+        ],
+        &[(BENCH_KEY_VAR, BENCH_KEY)],
+        &filter_cpu,
+    );
+    let bench = Bench {
+        settings,
+        envoy,
+        bench_dir,
+        wrk_script,
+        filter_cpu,
+        load_cpu,
+        clk_tck: command_output("getconf", &["CLK_TCK"])
+            .trim()
+            .parse()
+            .unwrap(),
+    };
+    let s = &bench.settings;
+    eprintln!(
+        "== bench: Envoy under test on CPU {}, upstream and wrk on CPU {}; \
+         {} rounds of {} segments x {} s, {} connections, then {} requests per soak",
+        bench.filter_cpu,
+        bench.load_cpu,
+        s.rounds,
+        2 * VARIANTS.len() - 1,
+        s.seconds,
+        s.connections,
+        s.memory_requests
+    );
+    bench.check_variants(&request);
+
+    for v in VARIANTS {
+        bench.segment(v, WARMUP_SECONDS);
+    }
+    // Each variant runs between two `bare` segments and is compared with
+    // their mean: other load on a shared machine comes in bursts of seconds,
+    // so the closer in time the pair, the less of it lands in the ratio.
+    let log = |r: usize, v: &str, x: &Segment| {
+        eprintln!(
+            "   round {}/{} {v:<15} {:>6.1} us/req  x{:.2}  {:>6.0} rps  busy {:>3.0}%  others {:>3.0}%",
+            r + 1,
+            s.rounds,
+            x.cpu_us_per_req,
+            x.ratio_vs_bare,
+            x.rps,
+            x.cpu_busy * 100.0,
+            x.others_busy * 100.0
+        );
+    };
+    let others = &VARIANTS[1..];
+    let mut rounds: HashMap<&str, Vec<Segment>> = HashMap::new();
+    for r in 0..s.rounds {
+        let mut before = bench.segment("bare", s.seconds);
+        log(r, "bare", &before);
+        rounds.entry("bare").or_default().push(before);
+        // Rotate the order so no variant always runs first or last.
+        for i in 0..others.len() {
+            let v = others[(i + r) % others.len()];
+            let mut x = bench.segment(v, s.seconds);
+            let after = bench.segment("bare", s.seconds);
+            x.ratio_vs_bare =
+                x.cpu_us_per_req / ((before.cpu_us_per_req + after.cpu_us_per_req) / 2.0);
+            log(r, v, &x);
+            log(r, "bare", &after);
+            rounds.entry(v).or_default().push(x);
+            rounds.entry("bare").or_default().push(after);
+            before = after;
+        }
+    }
+    let without = bench.soak("bare");
+    let with = bench.soak("tracesafe-full");
+    bench.envoy.assert_no_trap();
+
+    let report = report(&bench, &rounds, &without, &with, started);
+    let table = table(&report);
+    let dist = repo_root().join("dist");
+    fs::create_dir_all(&dist).unwrap();
+    fs::write(
+        dist.join("bench.json"),
+        serde_json::to_string_pretty(&report).unwrap() + "\n",
+    )
+    .unwrap();
+    let _ = fs::remove_dir_all(&scratch);
+    println!("{table}");
+    eprintln!(
+        "== dist/bench.json written; Envoy part took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+impl Bench {
+    /// One request per variant before measuring: every listener answers, the
+    /// plugin ran with both policies, and the Lua script did not fail.
+    fn check_variants(&self, request: &BenchRequest) {
+        for v in VARIANTS {
+            let mut req = Request::get(&request.path).header("host", &request.authority);
+            for (name, value) in &request.headers {
+                req = req.header(name, value);
+            }
+            let resp = req.send(self.envoy.port(v)).unwrap();
+            assert_eq!(resp.status, 200, "{v}: {}", resp.body_text());
+        }
+        assert_eq!(
+            self.envoy.counter("requests"),
+            POLICIES.len() as u64,
+            "{}",
+            self.envoy.log()
+        );
+        let log = self.envoy.log();
+        assert!(!log.contains("[error][lua]"), "Lua filter failed:\n{log}");
+        self.envoy.assert_no_trap();
+    }
+
+    /// Runs wrk against one variant for `seconds` and measures that segment.
+    fn segment(&self, variant: &str, seconds: u32) -> Segment {
+        let port = self.envoy.port(variant);
+        let before = self.served(variant);
+        let core0 = self.core_busy_ticks();
+        let cpu0 = self.cpu_ticks();
+        let t0 = Instant::now();
+        let out = self.wrk(port, seconds).wait_with_output().unwrap();
+        let wall = t0.elapsed().as_secs_f64();
+        let cpu1 = self.cpu_ticks();
+        let core1 = self.core_busy_ticks();
+        let after = self.served(variant);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let wrk: Value = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("BENCH "))
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no result from wrk ({}):\n{stdout}\n{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        let served = after.0 - before.0;
+        assert!(served > 0, "{variant}: Envoy served no request");
+        let cpu_s = (cpu1 - cpu0) as f64 / self.clk_tck;
+        let num = |k: &str| wrk[k].as_f64().unwrap();
+        Segment {
+            cpu_us_per_req: cpu_s * 1e6 / served as f64,
+            ratio_vs_bare: 1.0,
+            cpu_busy: cpu_s / wall,
+            others_busy: (core1 - core0).saturating_sub(cpu1 - cpu0) as f64 / self.clk_tck / wall,
+            rps: num("requests") / (num("duration_us") / 1e6),
+            p50_ms: num("p50_us") / 1e3,
+            p99_ms: num("p99_us") / 1e3,
+            served,
+            failed: (after.1 - before.1).saturating_sub(served)
+                + num("socket_errors") as u64
+                + num("status_errors") as u64,
+        }
+    }
+
+    /// Sends `memory_requests` requests to one variant, sampling the Envoy
+    /// process's memory about twice a second.
+    fn soak(&self, variant: &str) -> Vec<MemSample> {
+        let target = self.settings.memory_requests;
+        eprintln!("== soak: {target} requests through {variant}");
+        let port = self.envoy.port(variant);
+        let start = self.served(variant).0;
+        let mut samples = vec![self.memory(0)];
+        // wrk counts time, not requests: run it long and stop it at the count.
+        let mut wrk = self.wrk(port, 900);
+        let t0 = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let done = self.served(variant).0 - start;
+            samples.push(self.memory(done));
+            if done >= target {
+                break;
+            }
+            if let Some(status) = wrk.try_wait().unwrap() {
+                panic!("wrk stopped ({status}) after {done} of {target} requests");
+            }
+        }
+        let _ = wrk.kill();
+        let _ = wrk.wait();
+        let last = samples.last().copied().unwrap();
+        eprintln!(
+            "   {} requests in {:.0} s, RSS {} KiB",
+            last.requests,
+            t0.elapsed().as_secs_f64(),
+            last.rss_kib
+        );
+        samples
+    }
+
+    fn wrk(&self, port: u16, seconds: u32) -> Child {
+        Command::new("taskset")
+            .args(["-c", &self.load_cpu, "wrk", "-t1"])
+            .arg(format!("-c{}", self.settings.connections))
+            .arg(format!("-d{seconds}s"))
+            .arg("-s")
+            .arg(&self.wrk_script)
+            .arg(format!("http://127.0.0.1:{port}/"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("wrk: run ./build.sh bench, which installs it")
+    }
+
+    /// (answered 2xx, completed) requests of a listener, from the admin stats.
+    fn served(&self, variant: &str) -> (u64, u64) {
+        let stats = http::get(self.envoy.admin, "/stats?filter=downstream_rq_").body_text();
+        let get = |name: &str| {
+            let key = format!("http.{variant}.downstream_rq_{name}: ");
+            stats
+                .lines()
+                .find_map(|l| l.strip_prefix(&key)?.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        (get("2xx"), get("completed"))
+    }
+
+    /// utime + stime of the Envoy process (all threads), in clock ticks.
+    fn cpu_ticks(&self) -> u64 {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.envoy.pid())).unwrap();
+        // Fields after the command name, which is in parentheses; utime and
+        // stime are fields 14 and 15 of the whole line.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    /// Busy ticks (everything but idle and iowait) of Envoy's core, from
+    /// `/proc/stat`.
+    fn core_busy_ticks(&self) -> u64 {
+        let stat = fs::read_to_string("/proc/stat").unwrap();
+        let key = format!("cpu{} ", self.filter_cpu);
+        let line = stat.lines().find(|l| l.starts_with(&key)).unwrap();
+        line.split_whitespace()
+            .skip(1)
+            .take(8)
+            .enumerate()
+            .filter(|(i, _)| *i != 3 && *i != 4)
+            .map(|(_, v)| v.parse::<u64>().unwrap())
+            .sum()
+    }
+
+    fn memory(&self, requests: u64) -> MemSample {
+        let pid = self.envoy.pid();
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let rss_kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        MemSample {
+            requests,
+            rss_kib,
+            wasm: wasm_memory(&fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap()),
+        }
+    }
+}
+
+/// The wasm linear memories in `/proc/<pid>/smaps`. Envoy does not report
+/// them, but V8 gives each one a reservation of several GiB (the guard region
+/// that lets it skip bounds checks) whose read-write head is the memory
+/// itself.
+fn wasm_memory(smaps: &str) -> Option<WasmMemory> {
+    struct Map {
+        start: u64,
+        end: u64,
+        perms: String,
+        rss: i64,
+    }
+    let mut maps: Vec<Map> = Vec::new();
+    for line in smaps.lines() {
+        let mut parts = line.split_whitespace();
+        let first = parts.next().unwrap_or_default();
+        if let Some((a, b)) = first.split_once('-') {
+            if let (Ok(start), Ok(end)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
+                maps.push(Map {
+                    start,
+                    end,
+                    perms: parts.next().unwrap_or_default().to_string(),
+                    rss: 0,
+                });
+                continue;
+            }
+        }
+        if first == "Rss:" {
+            if let Some(m) = maps.last_mut() {
+                m.rss = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            }
+        }
+    }
+    let mut found: Option<WasmMemory> = None;
+    for pair in maps.windows(2) {
+        let (head, guard) = (&pair[0], &pair[1]);
+        if guard.perms.starts_with("---")
+            && guard.end - guard.start >= 4 << 30
+            && head.end == guard.start
+            && head.perms.starts_with("rw")
+        {
+            let w = found.get_or_insert_with(WasmMemory::default);
+            w.count += 1;
+            w.size_kib += ((head.end - head.start) / 1024) as i64;
+            w.rss_kib += head.rss;
+        }
+    }
+    found
+}
+
+/// Both CPUs this process may use: the first for the Envoy under test, the
+/// second for the load (upstream and wrk). With one CPU they share it.
+fn pick_cpus() -> (String, String) {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut cpus = Vec::new();
+    for part in list.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => cpus.extend(a.parse::<u32>().unwrap()..=b.parse::<u32>().unwrap()),
+            None => cpus.push(part.parse::<u32>().unwrap()),
+        }
+    }
+    let filter = cpus[0].to_string();
+    let load = cpus.get(1).unwrap_or(&cpus[0]).to_string();
+    if filter == load {
+        eprintln!("== only one CPU: Envoy and the load share it; ratios still hold, absolute numbers do not");
+    }
+    (filter, load)
+}
+
+/// A wrk script that sends `request` and prints its result as one JSON line.
+fn wrk_script_for(request: &BenchRequest) -> String {
+    fn lua(s: &str) -> String {
+        assert!(
+            s.bytes().all(|b| (0x20..0x7f).contains(&b)),
+            "request.json: only printable ASCII, got {s:?}"
+        );
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+    let mut out = String::from("-- generated by tests/bench.rs from envoy/bench/request.json\n");
+    writeln!(out, "wrk.method = {}", lua(&request.method)).unwrap();
+    writeln!(out, "wrk.path = {}", lua(&request.path)).unwrap();
+    writeln!(out, "wrk.headers[\"Host\"] = {}", lua(&request.authority)).unwrap();
+    for (name, value) in &request.headers {
+        writeln!(out, "wrk.headers[{}] = {}", lua(name), lua(value)).unwrap();
+    }
+    out.push_str(
+        r#"
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"socket_errors":%d,"status_errors":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"#,
+    );
+    out
+}
+
+/// `header_mutation` removals for the `native` listener: the headers
+/// tracesafe-full.json removes.
+fn native_removals(full_policy: &str) -> String {
+    let policy: Value = serde_json::from_str(full_policy).unwrap();
+    let names = policy["request_headers"]["remove"]
+        .as_array()
+        .expect("tracesafe-full.json: request_headers.remove feeds the native variant");
+    let removals: Vec<Value> = names.iter().map(|n| json!({ "remove": n })).collect();
+    Value::Array(removals).to_string()
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// Criterion's median for a policy, in ns, from the last `cargo bench`.
+fn criterion_ns(policy: &str) -> Option<f64> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let path = target
+        .join("criterion")
+        .join(policy)
+        .join("new/estimates.json");
+    let v: Value = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+/// Memory summary of one soak.
+fn soak_json(samples: &[MemSample], target: u64) -> Value {
+    let first = samples[0];
+    let last = *samples.last().unwrap();
+    // Growth is judged from the first sample past a tenth of the soak, once
+    // pools, caches and the VM heap have reached their working size.
+    let warm = samples
+        .iter()
+        .find(|s| s.requests >= target / 10)
+        .copied()
+        .unwrap_or(first);
+    let wasm = |s: MemSample| {
+        s.wasm
+            .map(|w| json!({"memories": w.count, "size_kib": w.size_kib, "rss_kib": w.rss_kib}))
+    };
+    let wasm_growth = match (warm.wasm, last.wasm) {
+        (Some(a), Some(b)) => Some(b.size_kib - a.size_kib),
+        _ => None,
+    };
+    json!({
+        "requests": last.requests,
+        "rss_kib_before": first.rss_kib,
+        "rss_kib_after": last.rss_kib,
+        "rss_kib_growth_after_warmup": last.rss_kib - warm.rss_kib,
+        "wasm_memory_before": wasm(first),
+        "wasm_memory_after": wasm(last),
+        "wasm_size_kib_growth_after_warmup": wasm_growth,
+        "flat": last.rss_kib - warm.rss_kib <= FLAT_RSS_KIB && wasm_growth.unwrap_or(0) == 0,
+        "samples": samples.iter().map(|s| json!([s.requests, s.rss_kib, s.wasm.map(|w| w.size_kib)])).collect::<Vec<_>>(),
+    })
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn report(
+    bench: &Bench,
+    rounds: &HashMap<&str, Vec<Segment>>,
+    without: &[MemSample],
+    with: &[MemSample],
+    started: Instant,
+) -> Value {
+    let s = &bench.settings;
+    let mut variants = serde_json::Map::new();
+    for v in VARIANTS {
+        let rs = &rounds[v];
+        let m = |f: fn(&Segment) -> f64| median(rs.iter().map(f).collect());
+        // Each ratio is against the neighbouring `bare` segments; the median
+        // over rounds keeps the rounds a burst of other load spoiled out.
+        let ratios: Vec<f64> = rs.iter().map(|r| r.ratio_vs_bare).collect();
+        let ratio = median(ratios.clone());
+        variants.insert(
+            v.to_string(),
+            json!({
+                "cpu_us_per_req": round2(m(|r| r.cpu_us_per_req)),
+                "ratio_cpu_vs_bare": (ratio * 1000.0).round() / 1000.0,
+                "rps": m(|r| r.rps).round(),
+                "p50_ms": (m(|r| r.p50_ms) * 1000.0).round() / 1000.0,
+                "p99_ms": (m(|r| r.p99_ms) * 1000.0).round() / 1000.0,
+                "cpu_busy": round2(m(|r| r.cpu_busy)),
+                "others_busy": round2(m(|r| r.others_busy)),
+                "requests": rs.iter().map(|r| r.served).sum::<u64>(),
+                "failed": rs.iter().map(|r| r.failed).sum::<u64>(),
+                "rounds_cpu_us_per_req": rs.iter().map(|r| round2(r.cpu_us_per_req)).collect::<Vec<_>>(),
+                "rounds_ratio_cpu_vs_bare": ratios.iter().map(|x| (x * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+            }),
+        );
+    }
+    let mut filters = serde_json::Map::new();
+    for p in POLICIES {
+        filters.insert(p.to_string(), json!(criterion_ns(p).map(|ns| ns.round())));
+    }
+    let wasm_bytes = fs::metadata(wasm_path()).unwrap().len();
+    let memory = json!({
+        "without_filter": soak_json(without, s.memory_requests),
+        "with_filter": soak_json(with, s.memory_requests),
+        "note": "RSS of the Envoy under test (all listeners; the wasm VMs are loaded in both soaks). \
+                 without_filter: requests through `bare`; with_filter: through `tracesafe-full`. \
+                 wasm memory: the linear memories of all VMs, found in /proc/<pid>/smaps.",
+    });
+    let ratio = |v: &str| variants[v]["ratio_cpu_vs_bare"].as_f64().unwrap();
+    let flat = memory["with_filter"]["flat"].as_bool().unwrap();
+    let rss_growth = memory["with_filter"]["rss_kib_growth_after_warmup"].clone();
+    // How many single rounds agree with the median's verdict tells how
+    // far the noise of this run reaches.
+    let n = s.rounds;
+    let within = |v: &str, limit: f64| {
+        let k = rounds[v]
+            .iter()
+            .filter(|r| r.ratio_vs_bare <= limit)
+            .count();
+        format!("{:.2}x ({k}/{n} rounds within)", ratio(v))
+    };
+    let below_lua = rounds["tracesafe-full"]
+        .iter()
+        .zip(&rounds["lua"])
+        .filter(|(full, lua)| full.ratio_vs_bare <= lua.ratio_vs_bare)
+        .count();
+    let targets = json!([
+        {"target": "tracesafe-full CPU <= 1.10x bare", "value": within("tracesafe-full", 1.10),
+         "pass": ratio("tracesafe-full") <= 1.10},
+        {"target": "tracesafe-full CPU <= lua",
+         "value": format!("{:.2}x vs {:.2}x ({below_lua}/{n} rounds within)", ratio("tracesafe-full"), ratio("lua")),
+         "pass": ratio("tracesafe-full") <= ratio("lua")},
+        {"target": "tracesafe-min CPU <= 1.03x bare", "value": within("tracesafe-min", 1.03),
+         "pass": ratio("tracesafe-min") <= 1.03},
+        {"target": "wasm module <= 400 KB", "value": format!("{wasm_bytes} bytes"),
+         "pass": wasm_bytes <= WASM_LIMIT_BYTES},
+        {"target": format!("memory flat over {} requests", s.memory_requests),
+         "value": format!("RSS {rss_growth:+} KiB after warm-up"), "pass": flat},
+    ]);
+    let version = command_output(envoy_bin().to_str().unwrap(), &["--version"]);
+    json!({
+        "date": command_output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).trim(),
+        "envoy": version.split_once("version: ").and_then(|(_, v)| v.split('/').nth(1)).unwrap_or("?"),
+        "machine": {
+            "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "cpu_model": fs::read_to_string("/proc/cpuinfo").unwrap_or_default().lines()
+                .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim().to_string())),
+            "loadavg_at_end": fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
+        },
+        "settings": {
+            "rounds": s.rounds, "seconds_per_segment": s.seconds, "connections": s.connections,
+            "memory_requests": s.memory_requests, "load_generator": "wrk -t1",
+            "clk_tck": bench.clk_tck, "envoy_seconds": started.elapsed().as_secs(),
+        },
+        "policies": POLICIES.iter().map(|p| {
+            let text = read(&bench.bench_dir.join(format!("{p}.json")));
+            (p.to_string(), serde_json::from_slice::<Value>(&text).unwrap())
+        }).collect::<serde_json::Map<_, _>>(),
+        "variants": variants,
+        "wasm_bytes": wasm_bytes,
+        "filters_ns_per_req": filters,
+        "memory": memory,
+        "targets": targets,
+    })
+}
+
+/// The table printed on stdout and pasted into the README (Markdown).
+fn table(r: &Value) -> String {
+    let s = &r["settings"];
+    let mut out = String::new();
+    writeln!(
+        out,
+        "{}, Envoy {}, {} x {}; {} rounds, {} s per variant and round, {} connections, medians\n",
+        r["date"].as_str().unwrap(),
+        r["envoy"].as_str().unwrap(),
+        r["machine"]["cpus"],
+        r["machine"]["cpu_model"].as_str().unwrap_or("?"),
+        s["rounds"],
+        s["seconds_per_segment"],
+        s["connections"],
+    )
+    .unwrap();
+    out.push_str(
+        "| variant | CPU µs/req | × bare | × bare, all rounds | req/s | p50 ms | p99 ms | Envoy busy | others on its core |\n",
+    );
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for v in VARIANTS {
+        let x = &r["variants"][v];
+        let all = x["rounds_ratio_cpu_vs_bare"].as_array().unwrap();
+        let (lo, hi) = all
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        writeln!(
+            out,
+            "| {v} | {:.1} | {:.2} | {lo:.2}–{hi:.2} | {:.0} | {:.2} | {:.2} | {:.0}% | {:.0}% |",
+            x["cpu_us_per_req"].as_f64().unwrap(),
+            x["ratio_cpu_vs_bare"].as_f64().unwrap(),
+            x["rps"].as_f64().unwrap(),
+            x["p50_ms"].as_f64().unwrap(),
+            x["p99_ms"].as_f64().unwrap(),
+            x["cpu_busy"].as_f64().unwrap() * 100.0,
+            x["others_busy"].as_f64().unwrap() * 100.0,
+        )
+        .unwrap();
+    }
+    out.push('\n');
+    let ns = |p: &str| match r["filters_ns_per_req"][p].as_f64() {
+        Some(ns) => format!("{ns:.0} ns"),
+        None => "not run".to_string(),
+    };
+    writeln!(
+        out,
+        "filters crate alone (Criterion, native): tracesafe-min {}, tracesafe-full {} per request  ",
+        ns("tracesafe-min"),
+        ns("tracesafe-full")
+    )
+    .unwrap();
+    writeln!(out, "wasm module: {} bytes  ", r["wasm_bytes"]).unwrap();
+    for (key, label) in [
+        ("without_filter", "bare"),
+        ("with_filter", "tracesafe-full"),
+    ] {
+        let m = &r["memory"][key];
+        let w = &m["wasm_memory_after"];
+        let wasm = match w["size_kib"].as_i64() {
+            Some(kib) => format!(
+                ", wasm linear memory {kib} KiB in {} VMs ({:+} KiB)",
+                w["memories"],
+                m["wasm_size_kib_growth_after_warmup"].as_i64().unwrap_or(0)
+            ),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "Envoy RSS after {} requests through {label}: {:.1} MiB ({:+} KiB after warm-up){wasm}  ",
+            m["requests"],
+            m["rss_kib_after"].as_f64().unwrap() / 1024.0,
+            m["rss_kib_growth_after_warmup"].as_i64().unwrap(),
+        )
+        .unwrap();
+    }
+    out.push('\n');
+    out.push_str("| target | measured | |\n|---|---|---|\n");
+    for t in r["targets"].as_array().unwrap() {
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            t["target"].as_str().unwrap(),
+            t["value"].as_str().unwrap(),
+            if t["pass"].as_bool().unwrap() {
+                "PASS"
+            } else {
+                "MISS"
+            }
+        )
+        .unwrap();
+    }
+    out
+}
