@@ -63,12 +63,20 @@ fn sanitize(
     policy: &UrlPolicy,
     h: &[Header],
 ) -> (Option<SanitizedUrl>, Option<HeaderOp>, u64) {
-    let mut r = Redactor::new(
-        &f.detectors,
-        Some(f.keyring.minter(None)),
-        Metrics::default(),
+    let redactor = || {
+        Redactor::new(
+            &f.detectors,
+            Some(f.keyring.minter(None)),
+            Metrics::default(),
+        )
+    };
+    let mut r = redactor();
+    let (url, op) = policy.sanitize(h, &mut r, true);
+    // Without a span only `forward_query_remove` applies: the same rewrite.
+    assert_eq!(
+        policy.sanitize(h, &mut redactor(), false),
+        (None, op.clone())
     );
-    let (url, op) = policy.sanitize(h, &mut r);
     (
         url,
         op,
