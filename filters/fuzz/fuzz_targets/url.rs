@@ -68,7 +68,7 @@ fn sanitize(
         Some(f.keyring.minter(None)),
         Metrics::default(),
     );
-    let (url, op) = policy.sanitize(h, &mut r);
+    let (url, op) = policy.sanitize(h, &mut r, true);
     (
         url,
         op,
