@@ -5,7 +5,8 @@
 //! its trace. Each request has its own user, trace, tenant
 //! and path. Prints Envoy's RSS, Envoy's own heap and the wasm VMs' linear
 //! memory every 10% of the run, writes `dist/soak.json`, and fails when
-//! memory grows after the first 10% (the warm-up).
+//! Envoy's RSS grows after the first 10% (the warm-up) or the VMs' memory
+//! passes the ceiling the export queue explains.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
@@ -17,11 +18,15 @@ use serde_json::json;
 
 const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const K2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
-/// Growth allowed after the warm-up (KiB): Envoy's RSS moves by a few
-/// pages with connection buffers; the VMs' memory must not move at all
-/// beyond one wasm page per VM.
+/// RSS growth allowed after the warm-up (KiB): a few pages of connection
+/// buffers.
 const RSS_SLACK_KIB: u64 = 16 * 1024;
-const VM_SLACK_KIB: u64 = 3 * 64;
+/// VM memory allowed above its size at start (KiB). A linear memory never
+/// shrinks: it grows to the high-water mark of the export queue (up to
+/// `max_queue` spans and one batch), which a burst can reach at any time,
+/// and stays there. 4 MiB over 1M requests catches a leak of 4 bytes per
+/// request.
+const VM_CEILING_KIB: u64 = 4 * 1024;
 
 fn main() {
     let total: u64 = std::env::var("SOAK_REQUESTS")
@@ -163,13 +168,14 @@ fn main() {
         end.rss <= warm.rss + RSS_SLACK_KIB,
         "RSS grew: {warm:?} -> {end:?}"
     );
+    let start = samples[0].1;
     assert!(
-        end.vm_size <= warm.vm_size + VM_SLACK_KIB,
-        "VM memory grew: {warm:?} -> {end:?}"
+        end.vm_size <= start.vm_size + VM_CEILING_KIB,
+        "VM memory grew past its ceiling: {start:?} -> {end:?}"
     );
     println!(
-        "memory flat after warm-up: RSS {:+} KiB, VMs {:+} KiB",
+        "memory bounded: RSS {:+} KiB after warm-up, VMs {:+} KiB since start (ceiling +{VM_CEILING_KIB} KiB)",
         end.rss as i64 - warm.rss as i64,
-        end.vm_size as i64 - warm.vm_size as i64
+        end.vm_size as i64 - start.vm_size as i64
     );
 }
