@@ -322,30 +322,35 @@ fn names(list: &[String], path: &str) -> Result<Vec<String>, ConfigError> {
 /// Managed trace headers are rewritten by their own modules, never as
 /// plain header values.
 fn unmanaged(list: &[String], path: &str) -> Result<(), ConfigError> {
-    match list.iter().position(|n| is_managed(n)) {
-        Some(i) => Err(ConfigError::new(
-            format!("{path}[{i}]"),
-            format!(
-                "{:?} is a trace header tracesafe manages; configure it in its own section",
-                list.get(i).map_or("", String::as_str)
-            ),
-        )),
-        None => Ok(()),
-    }
+    reject(
+        list,
+        path,
+        is_managed,
+        "is a trace header tracesafe manages; configure it in its own section",
+    )
 }
 
 /// [`PROXY_HEADERS`] named explicitly are a configuration mistake.
 fn untouchable(list: &[String], path: &str) -> Result<(), ConfigError> {
-    match list
-        .iter()
-        .position(|n| PROXY_HEADERS.contains(&n.as_str()))
-    {
+    reject(
+        list,
+        path,
+        |n| PROXY_HEADERS.contains(&n),
+        "is needed by the proxy and cannot be changed by a header policy",
+    )
+}
+
+/// The first name in `list` that `bad` accepts, as an error at its index.
+fn reject(
+    list: &[String],
+    path: &str,
+    bad: impl Fn(&str) -> bool,
+    why: &str,
+) -> Result<(), ConfigError> {
+    match list.iter().position(|n| bad(n)) {
         Some(i) => Err(ConfigError::new(
             format!("{path}[{i}]"),
-            format!(
-                "{:?} is needed by the proxy and cannot be changed by a header policy",
-                list.get(i).map_or("", String::as_str)
-            ),
+            format!("{:?} {why}", list.get(i).map_or("", String::as_str)),
         )),
         None => Ok(()),
     }
