@@ -24,7 +24,8 @@
 
 mod common;
 
-use common::envoy::{envoy_bin, repo_root, wasm_path, yaml_string, Envoy};
+use common::envoy::{envoy_bin, repo_root, wasm_path, yaml_string, Envoy, Plugin};
+use common::support::BENCH_ENV;
 use common::{http, Request};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -143,11 +144,6 @@ struct Bench {
     clk_tck: f64,
 }
 
-/// tracesafe-full's HMAC key: the README's published test key `k1` (a
-/// benchmark needs no secret), passed to the VM through `host_env_keys`.
-const BENCH_KEY_VAR: &str = "TRACESAFE_BENCH_KEY";
-const BENCH_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
 fn main() {
     let started = Instant::now();
     let settings = Settings::from_env();
@@ -159,27 +155,34 @@ fn main() {
     let wrk_script = scratch.join("request.lua");
     fs::write(&wrk_script, wrk_script_for(&request)).unwrap();
 
-    let upstream = Envoy::start_pinned("bench/upstream.yaml", &[], &[], &load_cpu);
+    let upstream = Envoy::builder("bench/upstream.yaml")
+        .pinned(&load_cpu)
+        .start();
     let policy =
         |name: &str| String::from_utf8(read(&bench_dir.join(format!("{name}.json")))).unwrap();
-    let envoy = Envoy::start_pinned(
-        "bench/filter.yaml",
-        &[
-            ("UPSTREAM_PORT", upstream.port("upstream").to_string()),
-            ("MIN_CONFIG", yaml_string(&policy("tracesafe-min"))),
-            ("FULL_CONFIG", yaml_string(&policy("tracesafe-full"))),
-            (
-                "LUA_SOURCE",
-                yaml_string(&String::from_utf8(read(&bench_dir.join("lua-filter.lua"))).unwrap()),
-            ),
-            (
-                "NATIVE_REMOVALS",
-                native_removals(&policy("tracesafe-full")),
-            ),
-        ],
-        &[(BENCH_KEY_VAR, BENCH_KEY)],
-        &filter_cpu,
-    );
+    // Both plugins in one VM (vm_id), which gets tracesafe-full's key.
+    let plugin = |name: &str| {
+        let config: Value = serde_json::from_str(&policy(name)).unwrap();
+        Plugin::new(&config)
+            .at(&name.replace('-', "_").to_uppercase())
+            .named(name)
+            .vm_id("tracesafe")
+    };
+    let envoy = Envoy::builder("bench/filter.yaml")
+        .upstream(upstream.port("upstream"))
+        .with(plugin("tracesafe-min"))
+        .with(plugin("tracesafe-full"))
+        .var(
+            "LUA_SOURCE",
+            yaml_string(&String::from_utf8(read(&bench_dir.join("lua-filter.lua"))).unwrap()),
+        )
+        .var(
+            "NATIVE_REMOVALS",
+            native_removals(&policy("tracesafe-full")),
+        )
+        .env(BENCH_ENV)
+        .pinned(&filter_cpu)
+        .start();
     let bench = Bench {
         settings,
         envoy,

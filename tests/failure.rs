@@ -9,7 +9,8 @@ mod common;
 
 use common::collector::Collector;
 use common::load::{self, Memory};
-use common::{envoy, filter_envoy, hostile_envoy, Echo, Envoy, Request, Started};
+use common::support::unused_port;
+use common::{envoy, Echo, Envoy, Plugin, Request, Started};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -22,10 +23,11 @@ fn start(
     wasm: &std::path::Path,
     policy: &str,
 ) -> Envoy {
-    match hostile_envoy(echo.port, collector, config, &[], wasm, policy) {
-        Started::Ready(e) => e,
-        Started::Exited { log, .. } => panic!("envoy exited:\n{log}"),
-    }
+    Envoy::builder("hostile.yaml")
+        .upstream(echo.port)
+        .var("COLLECTOR_PORT", collector)
+        .with(Plugin::new(config).wasm(wasm).failure_policy(policy))
+        .start()
 }
 
 /// Status of a request carrying a credential, and whether the upstream got
@@ -143,7 +145,11 @@ fn release_build_refuses_the_test_trap_flag() {
     let has = |bin: &[u8], s: &str| bin.windows(s.len()).any(|w| w == s.as_bytes());
     assert!(has(&trap, TRAP) && !has(&release, TRAP));
     let echo = Echo::start();
-    match filter_envoy(&echo, &json!({"test_trap": true}), &[]) {
+    match Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"test_trap": true}))
+        .try_start()
+    {
         Started::Ready(e) => panic!("the release build accepted test_trap:\n{}", e.log()),
         Started::Exited { code, log } => {
             assert_ne!(code, Some(0));
@@ -153,15 +159,6 @@ fn release_build_refuses_the_test_trap_flag() {
             );
         }
     }
-}
-
-/// A port nothing listens on.
-fn dead_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 const REQUESTS: u64 = 100_000;
@@ -248,7 +245,7 @@ fn spans_accounted(e: &Envoy) -> (u64, u64, u64) {
 #[test]
 #[ignore = "100k requests; ./build.sh test runs it on its own"]
 fn dead_collector_costs_spans_not_requests() {
-    let (e, _) = under_load(dead_port());
+    let (e, _) = under_load(unused_port());
     let (exported, dropped, failed) = spans_accounted(&e);
     assert_eq!(exported, 0);
     assert!(

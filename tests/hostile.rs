@@ -11,16 +11,13 @@ mod common;
 use common::collector::Collector;
 use common::echo::Received;
 use common::http::send_raw;
-use common::{envoy, hostile_envoy, Echo, Envoy, Request, Started};
+use common::support::{key, ENV_K2, USER_42};
+use common::{Echo, Envoy, Plugin, Request};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::json;
 use std::time::Duration;
 
-const K2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
-const ENV: &[(&str, &str)] = &[("TRACESAFE_KEY_K2", K2)];
-/// README vector: key k2, namespace `user`, value `42`.
-const USER_42: &str = "tk.k2.p84PCaUIFbo_9PJ0HNRkcw";
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -38,23 +35,18 @@ impl Proxy {
         let echo = Echo::start();
         let collector = Collector::start();
         let config = json!({
-            "keys": {"active": "k2", "env": {"k2": "TRACESAFE_KEY_K2"}},
+            "keys": key("k2"),
             "request_headers": {"tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}, "scan": ["*"]},
             "baggage": {"tokenize_keys": ["user.id"], "namespaces": {"user.id": "user"}},
             "url": {"query": {"params": {"email": "drop"}}, "forward_query_remove": ["api_key"]},
             "export": {"cluster": "collector", "flush_interval_ms": 100}
         });
-        let envoy = match hostile_envoy(
-            echo.port,
-            collector.port,
-            &config,
-            ENV,
-            &envoy::wasm_path(),
-            "FAIL_CLOSED",
-        ) {
-            Started::Ready(e) => e,
-            Started::Exited { log, .. } => panic!("envoy exited:\n{log}"),
-        };
+        let envoy = Envoy::builder("hostile.yaml")
+            .upstream(echo.port)
+            .var("COLLECTOR_PORT", collector.port)
+            .with(Plugin::new(&config).failure_policy("FAIL_CLOSED"))
+            .env(ENV_K2)
+            .start();
         let vms = envoy.stat("wasm.envoy.wasm.runtime.v8.created");
         Proxy {
             envoy,
@@ -94,7 +86,7 @@ impl Proxy {
                 .header("x-user-id", "42")
                 .header("authorization", "Bearer s3cr3t-t0ken-value"),
         );
-        assert_eq!(text(&got, "x-user-id"), [USER_42]);
+        assert_eq!(got.texts("x-user-id"), [USER_42]);
         assert!(!got.has("authorization"));
     }
 
@@ -132,13 +124,6 @@ fn attr(span: &Span, key: &str) -> Option<String> {
         })
 }
 
-fn text(got: &Received, name: &str) -> Vec<String> {
-    got.all(name)
-        .into_iter()
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-        .collect()
-}
-
 fn bytes(got: &Received, name: &str) -> Vec<Vec<u8>> {
     got.all(name).into_iter().map(<[u8]>::to_vec).collect()
 }
@@ -166,13 +151,13 @@ fn non_utf8_values_in_every_carrier() {
         bytes(&got, "x-note"),
         [b"caf\xef\xbf\xbd [REDACTED:email]".to_vec()]
     );
-    assert_eq!(text(&got, "uberctx-note"), ["%EF%BF%BD%20[REDACTED:email]"]);
+    assert_eq!(got.texts("uberctx-note"), ["%EF%BF%BD%20[REDACTED:email]"]);
     assert_eq!(
         bytes(&got, "user-agent"),
         [b"\xef\xbf\xbdbot [REDACTED:email]".to_vec()]
     );
     // A token of the raw bytes, not of a lossy reading.
-    let token = text(&got, "x-user-id");
+    let token = got.texts("x-user-id");
     assert!(
         token[0].starts_with("tk.k2.") && token[0].len() == 28,
         "{token:?}"
@@ -180,10 +165,10 @@ fn non_utf8_values_in_every_carrier() {
     assert_ne!(token[0], USER_42);
     // The trace continues; the tracestate with a non-ASCII byte is invalid
     // and dropped whole; the baggage member with it is dropped.
-    let tp = text(&got, "traceparent");
+    let tp = got.texts("traceparent");
     assert!(tp[0].starts_with(&format!("00-{TRACE}-")), "{tp:?}");
     assert!(!got.has("tracestate"));
-    assert_eq!(text(&got, "baggage"), ["a=1,c=3"]);
+    assert_eq!(got.texts("baggage"), ["a=1,c=3"]);
     // Envoy itself sanitizes x-forwarded-client-cert from a plaintext
     // client (forward_client_cert_details: SANITIZE) before the filter runs;
     // tracesafe would strip it too (tests/identity.rs).
@@ -213,7 +198,7 @@ fn oversized_inputs_are_cut_to_the_limits() {
     let big = format!("{}{tail}", "x".repeat(60 * 1024 - tail.len()));
     let got = p.send("big", Request::get("/big").header("x-note", &big));
     assert_eq!(
-        text(&got, "x-note"),
+        got.texts("x-note"),
         [format!(
             "{} [REDACTED:email]",
             "x".repeat(60 * 1024 - tail.len())
@@ -226,7 +211,7 @@ fn oversized_inputs_are_cut_to_the_limits() {
         "bag5000",
         Request::get("/bag").header("baggage", members.join(",")),
     );
-    assert_eq!(text(&got, "baggage"), [members[..64].join(",")]);
+    assert_eq!(got.texts("baggage"), [members[..64].join(",")]);
     assert_eq!(p.envoy.counter("baggage_over_limit"), 5000 - 64);
 
     // 40 tracestate fields. 40 members are more than 32: the list is
@@ -253,7 +238,7 @@ fn oversized_inputs_are_cut_to_the_limits() {
         .filter(|i| i % 4 != 3)
         .map(|i| format!("v{i}=x{i}"))
         .collect();
-    assert_eq!(text(&got, "tracestate"), [expected.join(",")]);
+    assert_eq!(got.texts("tracestate"), [expected.join(",")]);
     assert_eq!(p.envoy.counter("tracestate_invalid"), 1);
 
     // A 16 KB query string: the forwarded URL loses only `api_key`; the
@@ -291,7 +276,7 @@ fn duplicates_broken_encoding_and_mixed_case_names() {
             .header("traceparent", other)
             .header("tracestate", "congo=t61rcWkgMzE"),
     );
-    let tp = text(&got, "traceparent");
+    let tp = got.texts("traceparent");
     assert_eq!(tp.len(), 1);
     assert!(!tp[0].contains(TRACE) && !tp[0].contains("0af7651916cd43dd8448eb211c80319c"));
     assert!(!got.has("tracestate"));
@@ -306,8 +291,8 @@ fn duplicates_broken_encoding_and_mixed_case_names() {
             .header("baggage", "a=%zz,b=%4,c=ok%41,d=%")
             .header("uberctx-x", "%zz%4"),
     );
-    assert_eq!(text(&got, "baggage"), ["c=ok%41"]);
-    assert_eq!(text(&got, "uberctx-x"), ["%zz%4"]);
+    assert_eq!(got.texts("baggage"), ["c=ok%41"]);
+    assert_eq!(got.texts("uberctx-x"), ["%zz%4"]);
     assert_eq!(got.path, "/files/%zz/%E0%A4%A?q=%&r=%G1");
     assert_eq!(p.envoy.counter("baggage_invalid"), 3);
     let span = p.span("/files/%zz/%E0%A4%A");
@@ -324,11 +309,11 @@ fn duplicates_broken_encoding_and_mixed_case_names() {
             .header("UberCtx-User.Id", "42")
             .header("Authorization", "Bearer s3cr3t-t0ken-value"),
     );
-    assert_eq!(text(&got, "x-user-id"), [USER_42]);
-    assert_eq!(text(&got, "baggage"), [format!("User.Id={USER_42}")]);
-    assert_eq!(text(&got, "uberctx-user.id"), [USER_42]);
+    assert_eq!(got.texts("x-user-id"), [USER_42]);
+    assert_eq!(got.texts("baggage"), [format!("User.Id={USER_42}")]);
+    assert_eq!(got.texts("uberctx-user.id"), [USER_42]);
     assert!(!got.has("authorization"));
-    assert!(text(&got, "traceparent")[0].starts_with(&format!("00-{TRACE}-")));
+    assert!(got.texts("traceparent")[0].starts_with(&format!("00-{TRACE}-")));
     p.assert_healthy("dup-after");
 }
 
@@ -380,13 +365,13 @@ fn nul_and_control_bytes() {
     // A bare CR cannot split an email past the detectors: the parser drops
     // it before the filter runs.
     assert_eq!(raw("cr", "/ctl", b"x-c: alice@exa\rmple.com\r\n"), 200);
-    assert_eq!(text(&p.echo.by_test_id("cr"), "x-c"), ["[REDACTED:email]"]);
+    assert_eq!(p.echo.by_test_id("cr").texts("x-c"), ["[REDACTED:email]"]);
     assert_eq!(
         raw("fold", "/ctl", b"x-c: see\r\n alice@example.com\r\n"),
         200
     );
     assert_eq!(
-        text(&p.echo.by_test_id("fold"), "x-c"),
+        p.echo.by_test_id("fold").texts("x-c"),
         ["see [REDACTED:email]"]
     );
     assert_eq!(p.envoy.counter("detector_hits.email"), 3);

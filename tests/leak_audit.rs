@@ -20,15 +20,13 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use common::echo::Received;
 use common::mesh::Mesh;
+use common::support::{key, ENV_K2};
 use common::Request;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-const KEY_VAR: &str = "TRACESAFE_LEAK_AUDIT_KEY";
-const KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 
 /// Each request continues its own trace, which finds its spans.
 fn trace_id(kind: Kind) -> String {
@@ -342,7 +340,7 @@ fn policy(direction: &str, service: &str) -> serde_json::Value {
         "extends": ["pii", "secrets"],
         "direction": direction,
         "service": {"name": service},
-        "keys": {"active": "k2", "env": {"k2": KEY_VAR}},
+        "keys": key("k2"),
         "export": {"cluster": "collector", "flush_interval_ms": 50, "batch_size": 8, "max_retries": 0},
         "request_headers": {
             "tokenize": ["x-tenant-id"],
@@ -548,7 +546,7 @@ fn no_secret_leaks_through_the_mesh() {
     let mesh = Mesh::start(
         &policy("outbound", "frontend"),
         &policy("inbound", "backend"),
-        &[(KEY_VAR, KEY)],
+        ENV_K2,
     );
     let mut cells = BTreeMap::new();
     for kind in Kind::ALL {

@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{envoy, Echo, Envoy, Request};
+use common::support::{key, ENV_K2, USER_42};
+use common::{Echo, Envoy, Request};
 use serde_json::json;
 
 /// Every header a policy below may remove, plus one that none removes.
@@ -21,16 +22,11 @@ const PROBES: &[&str] = &[
 
 /// `envoy/policies.yaml` with `config`, passing `env` to the VM.
 fn policies_envoy(echo: &Echo, config: &serde_json::Value, env: &[(&str, &str)]) -> Envoy {
-    let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
-    Envoy::start(
-        "policies.yaml",
-        &[
-            ("UPSTREAM_PORT", echo.port.to_string()),
-            ("PLUGIN_CONFIG", envoy::yaml_string(&config.to_string())),
-            ("HOST_ENV_KEYS", serde_json::to_string(&names).unwrap()),
-        ],
-        env,
-    )
+    Envoy::builder("policies.yaml")
+        .upstream(echo.port)
+        .plugin(config)
+        .env(env)
+        .start()
 }
 
 fn start(echo: &Echo) -> Envoy {
@@ -129,9 +125,6 @@ fn routes_rules_and_route_metadata_select_policies() {
     envoy.assert_no_trap();
 }
 
-/// The README's key k2 (bytes 32..64) and its token for user `42`.
-const K2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
-const USER_42: &str = "tk.k2.p84PCaUIFbo_9PJ0HNRkcw";
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
 /// Three routes of one listener, three preset-built policies: the default
@@ -142,7 +135,7 @@ fn presets_give_routes_their_policies_through_envoy() {
     let envoy = policies_envoy(
         &echo,
         &json!({
-            "keys": {"active": "k2", "env": {"k2": "TRACESAFE_KEY_K2"}},
+            "keys": key("k2"),
             "extends": ["secrets", "pii"],
             "policies": {
                 // The test id must reach the echo: allow-list entries add up.
@@ -154,7 +147,7 @@ fn presets_give_routes_their_policies_through_envoy() {
                 {"match": {"path_prefix": "/healthz"}, "policy": "probes"}
             ]
         }),
-        &[("TRACESAFE_KEY_K2", K2)],
+        ENV_K2,
     );
     let send = |path: &str, id: &str| {
         let req = Request::get(path)

@@ -8,25 +8,15 @@
 mod common;
 
 use common::echo::Received;
-use common::envoy::yaml_string;
-use common::{filter_envoy, ready_filter_envoy, Echo, Envoy, Request, Started};
+use common::support::{keys, ENV, ENV_K1, K1, K1_VAR, K2_VAR, USER_42};
+use common::{Echo, Envoy, Plugin, Request, Started};
 use serde_json::{json, Value};
 
-/// The README's published keys: k1 = bytes 0..32, k2 = bytes 32..64.
-const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const K2: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
-const ENV: &[(&str, &str)] = &[("TRACESAFE_KEY_K1", K1), ("TRACESAFE_KEY_K2", K2)];
-
-/// Published vectors (README): key k2, namespace `user`, value `42`; with
-/// the tenant keys of `acme` and `globex`; and key k1.
-const USER_42: &str = "tk.k2.p84PCaUIFbo_9PJ0HNRkcw";
+/// Published vectors (README) next to `USER_42`: with the tenant keys of
+/// `acme` and `globex`, and with key k1.
 const USER_42_ACME: &str = "tk.k2.Gr6HcGBzoscrhfbwVHksbg";
 const USER_42_GLOBEX: &str = "tk.k2.D8ggPvxkns3Zvcqkj8WB1A";
 const USER_42_K1: &str = "tk.k1.RN1-OJO1K2rpPWeLDuUhEw";
-
-fn keys() -> Value {
-    json!({"active": "k2", "env": {"k1": "TRACESAFE_KEY_K1", "k2": "TRACESAFE_KEY_K2"}})
-}
 
 /// Headers Envoy itself adds on the way to the upstream.
 const ENVOY_ADDED: &[&str] = &[
@@ -44,26 +34,14 @@ fn names(got: &Received) -> Vec<&str> {
         .collect()
 }
 
-fn text(got: &Received, name: &str) -> Vec<String> {
-    got.all(name)
-        .into_iter()
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-        .collect()
-}
-
 /// `envoy/redaction.yaml`: listeners `a` and `b` with their own policies.
 fn two_listeners(echo: &Echo, a: &Value, b: &Value, env: &[(&str, &str)]) -> Envoy {
-    let keys: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
-    Envoy::start(
-        "redaction.yaml",
-        &[
-            ("UPSTREAM_PORT", echo.port.to_string()),
-            ("PLUGIN_CONFIG_A", yaml_string(&a.to_string())),
-            ("PLUGIN_CONFIG_B", yaml_string(&b.to_string())),
-            ("HOST_ENV_KEYS", serde_json::to_string(&keys).unwrap()),
-        ],
-        env,
-    )
+    Envoy::builder("redaction.yaml")
+        .upstream(echo.port)
+        .with(Plugin::new(a).at("TRACESAFE_A"))
+        .with(Plugin::new(b).at("TRACESAFE_B"))
+        .env(env)
+        .start()
 }
 
 fn ok(req: Request, port: u16) {
@@ -74,15 +52,14 @@ fn ok(req: Request, port: u16) {
 #[test]
 fn upstream_receives_no_removed_header() {
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(
-        &echo,
-        &json!({"request_headers": {
+    let envoy = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"request_headers": {
             "remove": ["X-Drop-Me"],
             "remove_prefixes": ["x-internal-"],
             "remove_regex": ["^x-debug-[0-9]+$"]
-        }}),
-        &[],
-    );
+        }}))
+        .start();
     ok(
         Request::get("/")
             .header("x-test-id", "rm")
@@ -113,18 +90,14 @@ fn upstream_receives_no_removed_header() {
             "traceparent"
         ]
     );
-    assert_eq!(text(&got, "x-keep"), ["kept"]);
+    assert_eq!(got.texts("x-keep"), ["kept"]);
     assert_eq!(envoy.counter("headers_removed"), 10, "{}", envoy.stats());
 }
 
 #[test]
 fn allow_only_lets_through_listed_pseudo_and_trace_headers() {
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(
-        &echo,
-        &json!({"request_headers": {"defaults": "external", "allow_only": ["accept", "x-test-id"]}}),
-        &[],
-    );
+    let envoy = Envoy::builder("filter.yaml").upstream(echo.port).plugin(&json!({"request_headers": {"defaults": "external", "allow_only": ["accept", "x-test-id"]}})).start();
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     ok(
         Request::get("/p")
@@ -159,7 +132,7 @@ fn allow_only_lets_through_listed_pseudo_and_trace_headers() {
             "x-envoy-expected-rq-timeout-ms"
         ]
     );
-    let forwarded = text(&got, "traceparent");
+    let forwarded = got.texts("traceparent");
     assert_eq!(forwarded.len(), 1);
     assert!(forwarded[0].starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
     assert!(forwarded[0].ends_with("-01"));
@@ -172,15 +145,15 @@ fn allow_only_lets_through_listed_pseudo_and_trace_headers() {
 #[test]
 fn tokens_replace_user_id_header_and_baggage() {
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(
-        &echo,
-        &json!({
+    let envoy = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({
             "keys": keys(),
             "request_headers": {"tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}},
             "baggage": {"tokenize_keys": ["user.id"], "namespaces": {"user.id": "user"}}
-        }),
-        ENV,
-    );
+        }))
+        .env(ENV)
+        .start();
     let port = envoy.port("ingress");
     ok(
         Request::get("/")
@@ -192,12 +165,12 @@ fn tokens_replace_user_id_header_and_baggage() {
         port,
     );
     let got = echo.by_test_id("tok");
-    assert_eq!(text(&got, "x-user-id"), [USER_42]);
+    assert_eq!(got.texts("x-user-id"), [USER_42]);
     assert_eq!(
-        text(&got, "baggage"),
+        got.texts("baggage"),
         [format!("user.id={USER_42};ttl=60,plan=pro")]
     );
-    assert_eq!(text(&got, "uberctx-user.id"), [USER_42]);
+    assert_eq!(got.texts("uberctx-user.id"), [USER_42]);
     assert_eq!(envoy.counter("tokens_minted"), 3);
     assert_eq!(envoy.counter("headers_tokenized"), 1);
     assert_eq!(envoy.counter("baggage_tokenized"), 2);
@@ -212,8 +185,8 @@ fn tokens_replace_user_id_header_and_baggage() {
         port,
     );
     let got = echo.by_test_id("again");
-    assert_eq!(text(&got, "x-user-id"), [USER_42_K1]);
-    assert_eq!(text(&got, "baggage"), [format!("user.id={USER_42}")]);
+    assert_eq!(got.texts("x-user-id"), [USER_42_K1]);
+    assert_eq!(got.texts("baggage"), [format!("user.id={USER_42}")]);
     assert_eq!(envoy.counter("tokens_minted"), 3);
 }
 
@@ -243,9 +216,9 @@ fn same_namespace_same_token_across_listeners_other_tenant_differs() {
             .header("baggage", "user.id=42"),
         pb,
     );
-    assert_eq!(text(&echo.by_test_id("a"), "x-user-id"), [USER_42]);
+    assert_eq!(echo.by_test_id("a").texts("x-user-id"), [USER_42]);
     assert_eq!(
-        text(&echo.by_test_id("b"), "baggage"),
+        echo.by_test_id("b").texts("baggage"),
         [format!("user.id={USER_42}")]
     );
     for (id, tenant, port, expected) in [
@@ -261,11 +234,11 @@ fn same_namespace_same_token_across_listeners_other_tenant_differs() {
         ok(req, port);
         let got = echo.by_test_id(id);
         // The tenant header itself is not redacted by this policy.
-        assert_eq!(text(&got, "x-tenant-id"), [tenant]);
+        assert_eq!(got.texts("x-tenant-id"), [tenant]);
         let token = if port == pa {
-            text(&got, "x-user-id")
+            got.texts("x-user-id")
         } else {
-            text(&got, "baggage")
+            got.texts("baggage")
                 .iter()
                 .map(|b| b.trim_start_matches("user.id=").to_string())
                 .collect()
@@ -279,7 +252,12 @@ fn same_namespace_same_token_across_listeners_other_tenant_differs() {
 fn missing_or_short_key_refuses_the_plugin() {
     let echo = Echo::start();
     let config = json!({"keys": keys(), "request_headers": {"tokenize": ["x-user-id"]}});
-    match filter_envoy(&echo, &config, &[("TRACESAFE_KEY_K1", K1)]) {
+    match Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&config)
+        .env(ENV_K1)
+        .try_start()
+    {
         Started::Ready(envoy) => panic!("envoy served without key k2:\n{}", envoy.log()),
         Started::Exited { code, log } => {
             assert_ne!(code, Some(0));
@@ -294,11 +272,12 @@ fn missing_or_short_key_refuses_the_plugin() {
     // 16 bytes: too short. The log names the field and the variable, never
     // the value.
     let short = "c2hvcnQta2V5LTE2Ynl0ZQ==";
-    match filter_envoy(
-        &echo,
-        &config,
-        &[("TRACESAFE_KEY_K1", K1), ("TRACESAFE_KEY_K2", short)],
-    ) {
+    match Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&config)
+        .env(&[(K1_VAR, K1), (K2_VAR, short)])
+        .try_start()
+    {
         Started::Ready(envoy) => panic!("envoy served with a short key:\n{}", envoy.log()),
         Started::Exited { log, .. } => {
             assert!(
@@ -315,11 +294,11 @@ fn missing_or_short_key_refuses_the_plugin() {
 #[test]
 fn tokenize_without_keys_refuses_the_plugin() {
     let echo = Echo::start();
-    match filter_envoy(
-        &echo,
-        &json!({"baggage": {"tokenize_keys": ["user.id"]}}),
-        &[],
-    ) {
+    match Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"baggage": {"tokenize_keys": ["user.id"]}}))
+        .try_start()
+    {
         Started::Ready(envoy) => panic!("envoy served:\n{}", envoy.log()),
         Started::Exited { log, .. } => assert!(
             log.contains(
@@ -334,9 +313,9 @@ fn tokenize_without_keys_refuses_the_plugin() {
 fn secret_in_every_carrier_is_absent_upstream_as_the_policy_says() {
     const SECRET: &str = "sk_live_Q3V5dGhpc2lz";
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(
-        &echo,
-        &json!({
+    let envoy = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({
             "keys": keys(),
             "detectors": {"custom": [{"name": "api_secret", "regex": "sk_live_[A-Za-z0-9]{8,}"}]},
             "request_headers": {
@@ -350,9 +329,9 @@ fn secret_in_every_carrier_is_absent_upstream_as_the_policy_says() {
                 "namespaces": {"user.id": "user"}
             },
             "url": {"forward_query_remove": ["api_key"]}
-        }),
-        ENV,
-    );
+        }))
+        .env(ENV)
+        .start();
     let path = format!("/v1/items/{SECRET}?api_key={SECRET}&page=2");
     ok(
         Request::get(&path)
@@ -372,22 +351,22 @@ fn secret_in_every_carrier_is_absent_upstream_as_the_policy_says() {
         envoy.port("ingress"),
     );
     let got = echo.by_test_id("carriers");
-    let token = text(&got, "x-user-id");
+    let token = got.texts("x-user-id");
     assert!(
         token[0].starts_with("tk.k2.") && token[0].len() == 28,
         "{token:?}"
     );
-    assert_eq!(text(&got, "x-note"), ["key [REDACTED:api_secret] here"]);
+    assert_eq!(got.texts("x-note"), ["key [REDACTED:api_secret] here"]);
     assert_eq!(
-        text(&got, "baggage"),
+        got.texts("baggage"),
         [format!(
             "user.id={},note=key%20[REDACTED:api_secret],plan=pro",
             token[0]
         )]
     );
-    assert_eq!(text(&got, "uberctx-user.id"), token);
+    assert_eq!(got.texts("uberctx-user.id"), token);
     assert_eq!(
-        text(&got, "ot-baggage-note"),
+        got.texts("ot-baggage-note"),
         ["key%20[REDACTED:api_secret]"]
     );
     for gone in [
@@ -434,11 +413,10 @@ fn response_headers_are_filtered_towards_the_client() {
 #[test]
 fn baggage_is_parsed_filtered_and_limited() {
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(
-        &echo,
-        &json!({"baggage": {"drop_keys": ["internal.*"]}}),
-        &[],
-    );
+    let envoy = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"baggage": {"drop_keys": ["internal.*"]}}))
+        .start();
     let port = envoy.port("ingress");
     // Nothing to change: both fields arrive byte for byte.
     ok(
@@ -449,7 +427,7 @@ fn baggage_is_parsed_filtered_and_limited() {
         port,
     );
     assert_eq!(
-        text(&echo.by_test_id("same"), "baggage"),
+        echo.by_test_id("same").texts("baggage"),
         ["a = 1 ;p, b=%41", "c=3"]
     );
     // Invalid members and policy drops: one re-serialized field, masks
@@ -462,7 +440,7 @@ fn baggage_is_parsed_filtered_and_limited() {
         port,
     );
     assert_eq!(
-        text(&echo.by_test_id("mixed"), "baggage"),
+        echo.by_test_id("mixed").texts("baggage"),
         ["a=1,mail=[REDACTED:email];p=1"]
     );
     assert_eq!(envoy.counter("baggage_invalid"), 2);
@@ -477,7 +455,7 @@ fn baggage_is_parsed_filtered_and_limited() {
         port,
     );
     assert_eq!(
-        text(&echo.by_test_id("many"), "baggage"),
+        echo.by_test_id("many").texts("baggage"),
         [members[..64].join(",")]
     );
     assert_eq!(envoy.counter("baggage_over_limit"), 6);
@@ -486,11 +464,10 @@ fn baggage_is_parsed_filtered_and_limited() {
 #[test]
 fn scanned_header_values_are_masked_and_counted() {
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(
-        &echo,
-        &json!({"request_headers": {"scan": ["x-note"]}, "detectors": {"ssn": "remove"}}),
-        &[],
-    );
+    let envoy = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"request_headers": {"scan": ["x-note"]}, "detectors": {"ssn": "remove"}}))
+        .start();
     let port = envoy.port("ingress");
     ok(
         Request::get("/")
@@ -501,10 +478,10 @@ fn scanned_header_values_are_masked_and_counted() {
     );
     let got = echo.by_test_id("scan");
     assert_eq!(
-        text(&got, "x-note"),
+        got.texts("x-note"),
         ["[REDACTED:email] paid [REDACTED:card:1111]"]
     );
-    assert_eq!(text(&got, "x-other"), ["bob@example.com"]);
+    assert_eq!(got.texts("x-other"), ["bob@example.com"]);
     ok(
         Request::get("/")
             .header("x-test-id", "ssn")
@@ -530,7 +507,11 @@ fn readme_example_policy_works() {
         .unwrap();
     let policy: Value = serde_json::from_str(json).unwrap();
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(&echo, &policy, ENV);
+    let envoy = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&policy)
+        .env(ENV)
+        .start();
     ok(
         Request::get("/users/42/orders/7?api_key=x&page=1")
             .header("x-test-id", "readme")
@@ -541,8 +522,8 @@ fn readme_example_policy_works() {
         envoy.port("ingress"),
     );
     let got = echo.by_test_id("readme");
-    assert_eq!(text(&got, "x-user-id"), [USER_42_ACME]);
-    assert_eq!(text(&got, "baggage"), [format!("user.id={USER_42_ACME}")]);
+    assert_eq!(got.texts("x-user-id"), [USER_42_ACME]);
+    assert_eq!(got.texts("baggage"), [format!("user.id={USER_42_ACME}")]);
     assert!(!got.has("x-internal-route"));
     assert_eq!(got.path, "/users/42/orders/7?page=1");
 }

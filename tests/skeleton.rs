@@ -3,17 +3,16 @@
 
 mod common;
 
-use common::{filter_envoy, ready_filter_envoy, Echo, Request, Started};
+use common::{Echo, Envoy, Request, Started};
 use serde_json::json;
 
 #[test]
 fn removes_configured_headers_case_insensitively() {
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(
-        &echo,
-        &json!({"request_headers": {"remove": ["Authorization", "cookie", "X-API-KEY"]}}),
-        &[],
-    );
+    let envoy = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"request_headers": {"remove": ["Authorization", "cookie", "X-API-KEY"]}}))
+        .start();
     let resp = Request::get("/orders/1")
         .header("x-test-id", "rm")
         .header("Authorization", "Bearer sk_live_SECRET123")
@@ -37,11 +36,10 @@ fn removes_configured_headers_case_insensitively() {
 #[test]
 fn non_utf8_header_value_does_not_trap() {
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(
-        &echo,
-        &json!({"request_headers": {"remove": ["authorization"]}}),
-        &[],
-    );
+    let envoy = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"request_headers": {"remove": ["authorization"]}}))
+        .start();
     let port = envoy.port("ingress");
     let resp = Request::get("/")
         .header("x-test-id", "bin")
@@ -68,11 +66,10 @@ fn non_utf8_header_value_does_not_trap() {
 #[test]
 fn bad_config_refuses_the_plugin_and_names_the_field() {
     let echo = Echo::start();
-    let started = filter_envoy(
-        &echo,
-        &json!({"request_headers": {"remove": ["a", "b", 3]}}),
-        &[],
-    );
+    let started = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"request_headers": {"remove": ["a", "b", 3]}}))
+        .try_start();
     match started {
         Started::Ready(envoy) => panic!("envoy served with a bad plugin config:\n{}", envoy.log()),
         Started::Exited { code, log } => {
@@ -90,7 +87,11 @@ fn bad_config_refuses_the_plugin_and_names_the_field() {
 #[test]
 fn unknown_config_field_refuses_the_plugin() {
     let echo = Echo::start();
-    match filter_envoy(&echo, &json!({"request_header": {}}), &[]) {
+    match Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"request_header": {}}))
+        .try_start()
+    {
         Started::Ready(envoy) => panic!("envoy served:\n{}", envoy.log()),
         Started::Exited { log, .. } => {
             assert!(
@@ -106,11 +107,10 @@ fn unknown_config_field_refuses_the_plugin() {
 #[test]
 fn counts_removed_headers_in_stats() {
     let echo = Echo::start();
-    let envoy = ready_filter_envoy(
-        &echo,
-        &json!({"request_headers": {"remove": ["cookie"]}}),
-        &[],
-    );
+    let envoy = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .plugin(&json!({"request_headers": {"remove": ["cookie"]}}))
+        .start();
     let port = envoy.port("ingress");
     for _ in 0..3 {
         let resp = Request::get("/")

@@ -14,10 +14,10 @@ mod common;
 
 use common::collector::Collector;
 use common::load::{self, Memory};
-use common::{envoy, hostile_envoy, Echo, Request, Started};
+use common::support::BENCH_ENV;
+use common::{envoy, Echo, Envoy, Plugin, Request};
 use serde_json::{json, Value};
 
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// RSS growth allowed after the warm-up (KiB): a few pages of connection
 /// buffers.
 const RSS_SLACK_KIB: u64 = 16 * 1024;
@@ -38,21 +38,15 @@ fn main() {
     let path = envoy::repo_root().join("envoy/bench/tracesafe-full.json");
     let mut policy: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     policy["export"]["cluster"] = json!("collector");
-    let env = [("TRACESAFE_BENCH_KEY", KEY)];
     let echo = Echo::start();
     let collector = Collector::start();
     collector.discard();
-    let e = match hostile_envoy(
-        echo.port,
-        collector.port,
-        &policy,
-        &env,
-        &envoy::wasm_path(),
-        "FAIL_CLOSED",
-    ) {
-        Started::Ready(e) => e,
-        Started::Exited { log, .. } => panic!("envoy exited:\n{log}"),
-    };
+    let e = Envoy::builder("hostile.yaml")
+        .upstream(echo.port)
+        .var("COLLECTOR_PORT", collector.port)
+        .with(Plugin::new(&policy).failure_policy("FAIL_CLOSED"))
+        .env(BENCH_ENV)
+        .start();
     let port = e.port("ingress");
     // The policy is in force: a user id reaches the upstream as a token.
     let resp = Request::get("/check")

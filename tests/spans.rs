@@ -6,15 +6,12 @@
 mod common;
 
 use common::mesh::{Mesh, BACKEND, FRONTEND};
+use common::support::{key, ENV_K1};
 use common::Request;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::json;
 use std::time::Duration;
-
-const KEY_VAR: &str = "TRACESAFE_TEST_KEY_K1";
-/// Bytes 0..31: the README's published test key `k1`.
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 fn sidecar(direction: &str, service: &str) -> serde_json::Value {
     json!({
@@ -22,7 +19,7 @@ fn sidecar(direction: &str, service: &str) -> serde_json::Value {
         "identity": {"trust_domain": "test.local", "forward_peer_header": true},
         "service": {"name": service},
         "export": {"cluster": "collector", "flush_interval_ms": 50, "batch_size": 8, "max_retries": 0},
-        "keys": {"active": "k1", "env": {"k1": KEY_VAR}},
+        "keys": key("k1"),
         "request_headers": {"tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}, "scan": ["*"]},
         "baggage": {"tokenize_keys": ["user.id"], "namespaces": {"user.id": "user"}},
         "url": {
@@ -57,7 +54,7 @@ fn client_span_is_parent_of_server_span_with_verified_identities() {
     let mesh = Mesh::start(
         &sidecar("outbound", "frontend"),
         &sidecar("inbound", "backend"),
-        &[(KEY_VAR, KEY)],
+        ENV_K1,
     );
     let incoming_parent = "00f067aa0ba902b7";
     let traceparent = format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{incoming_parent}-01");
@@ -187,7 +184,7 @@ fn a_dead_collector_costs_spans_not_requests() {
     let mesh = Mesh::start(
         &sidecar("outbound", "frontend"),
         &sidecar("inbound", "backend"),
-        &[(KEY_VAR, KEY)],
+        ENV_K1,
     );
     mesh.collector.stop();
     for i in 0..20 {

@@ -6,87 +6,47 @@
 
 mod common;
 
-use common::app::App;
-use common::app::CALLS;
 use common::echo::Received;
-use common::envoy::yaml_string;
-use common::{Echo, Envoy, Request};
+use common::mesh::Sidecar;
+use common::support::traceparent as tp;
 use serde_json::{json, Value};
 
 const T: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const P: &str = "00f067aa0ba902b7";
 
-struct Mesh {
-    envoy: Envoy,
-    app: App,
-    callee: Echo,
+/// Both sides `direction`-tagged, `trace` applied to both.
+fn sides(trace: &Value) -> (Value, Value) {
+    (
+        json!({"direction": "inbound", "trace": trace}),
+        json!({"direction": "outbound", "trace": trace}),
+    )
 }
 
-/// What one client request produced: the request the app received and the
-/// app's outbound calls as the callee received them.
-struct Hops {
-    app: Received,
-    calls: Vec<Received>,
+/// The plain mesh: no Envoy tracer, `trace` on both sides.
+fn both(trace: Value) -> Sidecar {
+    let (inbound, outbound) = sides(&trace);
+    Sidecar::start(&inbound, &outbound, None)
 }
 
-impl Mesh {
-    fn start(template: &str, inbound: Value, outbound: Value) -> Mesh {
-        let callee = Echo::start();
-        let app = App::start();
-        let envoy = Envoy::start(
-            template,
-            &[
-                ("INBOUND_CONFIG", yaml_string(&inbound.to_string())),
-                ("OUTBOUND_CONFIG", yaml_string(&outbound.to_string())),
-                ("APP_PORT", app.port.to_string()),
-                ("UPSTREAM_PORT", callee.port.to_string()),
-                ("COLLECTOR_PORT", unused_port().to_string()),
-            ],
-            &[],
-        );
-        app.call_through(envoy.port("outbound"));
-        Mesh { envoy, app, callee }
-    }
-
-    /// Plain mesh: both sides `direction`-tagged, `trace` applied to both.
-    fn both(trace: Value) -> Mesh {
-        Self::start(
-            "mesh.yaml",
-            json!({"direction": "inbound", "trace": trace}),
-            json!({"direction": "outbound", "trace": trace}),
-        )
-    }
-
-    fn send(&self, id: &str, headers: &[(&str, &str)]) -> Hops {
-        let mut req = Request::get("/orders/1").header("x-test-id", id);
-        for (n, v) in headers {
-            req = req.header(n, v);
+/// Both HCMs with Envoy's OpenTelemetry tracer, `trace` on both sides;
+/// `propagate: false` sets `no_context_propagation` (Envoy records spans,
+/// tracesafe writes the headers).
+fn with_envoy_tracer(trace: Value, propagate: bool) -> Sidecar {
+    let mut tracing = json!({
+        "provider": {
+            "name": "envoy.tracers.opentelemetry",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig",
+                "grpc_service": {"envoy_grpc": {"cluster_name": "otel_collector"}, "timeout": "0.25s"},
+                "service_name": "mesh-app"
+            }
         }
-        let resp = req.send(self.envoy.port("inbound")).unwrap();
-        assert_eq!(
-            resp.status,
-            200,
-            "{}\n{}",
-            resp.body_text(),
-            self.envoy.log()
-        );
-        Hops {
-            app: self.app.by_test_id(id),
-            calls: (1..=CALLS)
-                .map(|n| self.callee.by_test_id(&format!("{id}/{n}")))
-                .collect(),
-        }
+    });
+    if !propagate {
+        tracing["no_context_propagation"] = json!(true);
     }
-}
-
-/// A port nothing listens on: the OpenTelemetry collector of the tracing
-/// configs (export fails, requests do not care).
-fn unused_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let (inbound, outbound) = sides(&trace);
+    Sidecar::start(&inbound, &outbound, Some(&tracing))
 }
 
 /// A traceparent the request carries exactly once, split into
@@ -109,13 +69,9 @@ fn traceparent(r: &Received) -> (String, String, String) {
     (parts[1].into(), parts[2].into(), parts[3].into())
 }
 
-fn tp(trace: &str, parent: &str, flags: &str) -> String {
-    format!("00-{trace}-{parent}-{flags}")
-}
-
 #[test]
 fn every_outbound_call_keeps_the_trace_id_with_its_own_parent_id() {
-    let mesh = Mesh::both(json!({}));
+    let mesh = both(json!({}));
     let hops = mesh.send(
         "cont",
         &[
@@ -147,7 +103,7 @@ fn every_outbound_call_keeps_the_trace_id_with_its_own_parent_id() {
 
 #[test]
 fn a_request_without_context_starts_one_trace_for_all_hops() {
-    let mesh = Mesh::both(json!({}));
+    let mesh = both(json!({}));
     let hops = mesh.send("new", &[]);
     let (trace, server_span, flags) = traceparent(&hops.app);
     assert_eq!(flags, "03", "sampled, random trace-id");
@@ -168,7 +124,7 @@ fn a_request_without_context_starts_one_trace_for_all_hops() {
 
 #[test]
 fn invalid_traceparent_restarts_the_trace_and_drops_tracestate() {
-    let mesh = Mesh::both(json!({}));
+    let mesh = both(json!({}));
     let cases: [(&str, Vec<(&str, String)>); 4] = [
         (
             "upper",
@@ -212,7 +168,7 @@ fn invalid_traceparent_restarts_the_trace_and_drops_tracestate() {
 
 #[test]
 fn invalid_tracestate_is_dropped_whole() {
-    let mesh = Mesh::both(json!({}));
+    let mesh = both(json!({}));
     let hops = mesh.send(
         "ts",
         &[
@@ -228,7 +184,7 @@ fn invalid_tracestate_is_dropped_whole() {
 
 #[test]
 fn b3_only_input_becomes_a_valid_traceparent_with_a_padded_trace_id() {
-    let mesh = Mesh::both(json!({}));
+    let mesh = both(json!({}));
     let hops = mesh.send("b3", &[("b3", "80f198ee56343ba8-e457b5a2e4d86bd1-1")]);
     let (trace, span, flags) = traceparent(&hops.app);
     assert_eq!(trace, "000000000000000080f198ee56343ba8");
@@ -241,7 +197,7 @@ fn b3_only_input_becomes_a_valid_traceparent_with_a_padded_trace_id() {
 
 #[test]
 fn every_configured_format_carries_the_same_ids() {
-    let mesh = Mesh::both(json!({"propagation": ["tracecontext", "b3", "b3multi", "jaeger"]}));
+    let mesh = both(json!({"propagation": ["tracecontext", "b3", "b3multi", "jaeger"]}));
     let hops = mesh.send(
         "multi",
         &[
@@ -265,10 +221,10 @@ fn every_configured_format_carries_the_same_ids() {
 
 #[test]
 fn restart_mode_starts_a_new_trace_at_the_front_gate() {
-    let mesh = Mesh::start(
-        "mesh.yaml",
-        json!({"direction": "inbound", "trace": {"restart_trace": true}}),
-        json!({"direction": "outbound"}),
+    let mesh = Sidecar::start(
+        &json!({"direction": "inbound", "trace": {"restart_trace": true}}),
+        &json!({"direction": "outbound"}),
+        None,
     );
     let hops = mesh.send(
         "restart",
@@ -293,10 +249,10 @@ fn restart_mode_starts_a_new_trace_at_the_front_gate() {
 
 #[test]
 fn sampling_override_per_policy() {
-    let mesh = Mesh::start(
-        "mesh.yaml",
-        json!({"direction": "inbound", "trace": {"sampling": "never"}}),
-        json!({"direction": "outbound", "trace": {"sampling": "always"}}),
+    let mesh = Sidecar::start(
+        &json!({"direction": "inbound", "trace": {"sampling": "never"}}),
+        &json!({"direction": "outbound", "trace": {"sampling": "always"}}),
+        None,
     );
     let hops = mesh.send("override", &[("traceparent", &tp(T, P, "03"))]);
     assert_eq!(
@@ -315,7 +271,7 @@ fn sampling_override_per_policy() {
 
 #[test]
 fn request_id_is_generated_once_and_kept_downstream() {
-    let mesh = Mesh::both(json!({"request_id": "generate"}));
+    let mesh = both(json!({"request_id": "generate"}));
     let hops = mesh.send("rid", &[]);
     let id = hops.app.text("x-request-id").unwrap();
     assert_eq!(id.len(), 36, "{id}");
@@ -342,11 +298,7 @@ fn request_id_is_generated_once_and_kept_downstream() {
 #[test]
 fn tracesafe_owns_propagation_next_to_envoy_tracing() {
     let trace = json!({"tracestate_key": "tracesafe"});
-    let mesh = Mesh::start(
-        "mesh-tracing-tracesafe.yaml",
-        json!({"direction": "inbound", "trace": trace}),
-        json!({"direction": "outbound", "trace": trace}),
-    );
+    let mesh = with_envoy_tracer(trace, false);
     let hops = mesh.send(
         "own",
         &[("traceparent", &tp(T, P, "01")), ("tracestate", "congo=1")],
@@ -371,11 +323,7 @@ fn tracesafe_owns_propagation_next_to_envoy_tracing() {
 #[test]
 fn envoy_tracer_overwrites_what_tracesafe_writes() {
     let trace = json!({"tracestate_key": "tracesafe"});
-    let mesh = Mesh::start(
-        "mesh-tracing-envoy.yaml",
-        json!({"direction": "inbound", "trace": trace}),
-        json!({"direction": "outbound", "trace": trace}),
-    );
+    let mesh = with_envoy_tracer(trace, true);
     let hops = mesh.send(
         "overwritten",
         &[("traceparent", &tp(T, P, "01")), ("tracestate", "congo=1")],
@@ -389,11 +337,7 @@ fn envoy_tracer_overwrites_what_tracesafe_writes() {
 /// `trace_context: envoy` and leaves every trace header alone.
 #[test]
 fn envoy_tracer_owns_propagation() {
-    let mesh = Mesh::start(
-        "mesh-tracing-envoy.yaml",
-        json!({"direction": "inbound", "trace": {"trace_context": "envoy"}}),
-        json!({"direction": "outbound", "trace": {"trace_context": "envoy"}}),
-    );
+    let mesh = with_envoy_tracer(json!({"trace_context": "envoy"}), true);
     let b3 = "80f198ee56343ba8-e457b5a2e4d86bd1-1";
     let hops = mesh.send(
         "envoy",

@@ -31,6 +31,14 @@ impl Received {
             .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
+    /// All values of a header as (lossy) text.
+    pub fn texts(&self, name: &str) -> Vec<String> {
+        self.all(name)
+            .into_iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect()
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
     }

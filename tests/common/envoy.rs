@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::http::{self, Request};
+use serde_json::{json, Value};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -83,14 +84,6 @@ pub fn render(template: &str, vars: &[(&str, String)]) -> String {
     out
 }
 
-/// `envoy/<template>` with `{{WASM}}` and `vars` filled in.
-fn render_template(template: &str, vars: &[(&str, String)]) -> String {
-    let text = fs::read_to_string(repo_root().join("envoy").join(template)).unwrap();
-    let mut all: Vec<(&str, String)> = vec![("WASM", wasm_path().display().to_string())];
-    all.extend(vars.iter().cloned());
-    render(&text, &all)
-}
-
 /// A JSON value as a YAML scalar: JSON strings are valid YAML double-quoted
 /// strings, so the plugin config survives byte for byte.
 pub fn yaml_string(s: &str) -> String {
@@ -111,35 +104,14 @@ pub enum Started {
 }
 
 impl Envoy {
-    /// Starts Envoy and panics unless it becomes ready.
-    pub fn start(template: &str, vars: &[(&str, String)], env: &[(&str, &str)]) -> Envoy {
-        match Self::try_start(template, vars, env) {
-            Started::Ready(e) => e,
-            Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
-        }
-    }
-
-    /// Starts Envoy from `envoy/<template>` and waits until it is ready or
-    /// has exited.
-    pub fn try_start(template: &str, vars: &[(&str, String)], env: &[(&str, &str)]) -> Started {
-        Self::try_start_config(&render_template(template, vars), env)
-    }
-
-    pub fn try_start_config(config: &str, env: &[(&str, &str)]) -> Started {
-        Self::launch(config, env, None)
-    }
-
-    /// Like [`Envoy::start`], with the process pinned to `cpus` (a
-    /// `taskset -c` list) so a benchmark can give it a core of its own.
-    pub fn start_pinned(
-        template: &str,
-        vars: &[(&str, String)],
-        env: &[(&str, &str)],
-        cpus: &str,
-    ) -> Envoy {
-        match Self::launch(&render_template(template, vars), env, Some(cpus)) {
-            Started::Ready(e) => e,
-            Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
+    /// A builder for Envoy from `envoy/<template>`.
+    pub fn builder(template: &str) -> Builder {
+        Builder {
+            template: template.to_string(),
+            vars: Vec::new(),
+            plugins: Vec::new(),
+            env: Vec::new(),
+            cpus: None,
         }
     }
 
@@ -292,6 +264,176 @@ impl Drop for Envoy {
             eprintln!("--- envoy log ({}) ---\n{}", self.dir.display(), self.log());
         } else {
             let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// One tracesafe HTTP filter in a template: the line `- {{TRACESAFE}}` (or
+/// another placeholder) becomes the whole wasm filter entry as one-line
+/// JSON (valid YAML flow), so no template spells the entry out.
+pub struct Plugin {
+    placeholder: String,
+    name: String,
+    config: Value,
+    wasm: Option<PathBuf>,
+    failure_policy: Option<String>,
+    vm_id: Option<String>,
+}
+
+impl Plugin {
+    /// Plugin `tracesafe` with `config` at `{{TRACESAFE}}`, running
+    /// [`wasm_path`] with Envoy's default failure policy.
+    pub fn new(config: &Value) -> Plugin {
+        Plugin {
+            placeholder: "TRACESAFE".into(),
+            name: "tracesafe".into(),
+            config: config.clone(),
+            wasm: None,
+            failure_policy: None,
+            vm_id: None,
+        }
+    }
+
+    /// For templates with several plugins: fills `{{placeholder}}`.
+    pub fn at(mut self, placeholder: &str) -> Plugin {
+        self.placeholder = placeholder.into();
+        self
+    }
+
+    /// The plugin name (Envoy's log lines carry it).
+    pub fn named(mut self, name: &str) -> Plugin {
+        self.name = name.into();
+        self
+    }
+
+    /// Another plugin binary (the failure tests' trap build).
+    pub fn wasm(mut self, path: &Path) -> Plugin {
+        self.wasm = Some(path.to_path_buf());
+        self
+    }
+
+    /// `FAIL_CLOSED`, `FAIL_OPEN` or `FAIL_RELOAD`.
+    pub fn failure_policy(mut self, policy: &str) -> Plugin {
+        self.failure_policy = Some(policy.into());
+        self
+    }
+
+    /// Plugins with one `vm_id` (and otherwise equal VM settings) share a VM.
+    pub fn vm_id(mut self, id: &str) -> Plugin {
+        self.vm_id = Some(id.into());
+        self
+    }
+
+    /// The filter entry; `env_keys` are the host environment variables
+    /// passed into the VM.
+    fn entry(&self, env_keys: &[&str]) -> String {
+        let wasm = self.wasm.clone().unwrap_or_else(wasm_path);
+        let mut vm = json!({
+            "runtime": "envoy.wasm.runtime.v8",
+            "code": {"local": {"filename": wasm.display().to_string()}},
+            "environment_variables": {"host_env_keys": env_keys},
+        });
+        if let Some(id) = &self.vm_id {
+            vm["vm_id"] = json!(id);
+        }
+        let mut config = json!({
+            "name": self.name,
+            "root_id": "tracesafe",
+            "configuration": {
+                "@type": "type.googleapis.com/google.protobuf.StringValue",
+                "value": self.config.to_string(),
+            },
+            "vm_config": vm,
+        });
+        if let Some(policy) = &self.failure_policy {
+            config["failure_policy"] = json!(policy);
+        }
+        json!({
+            "name": "envoy.filters.http.wasm",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                "config": config,
+            },
+        })
+        .to_string()
+    }
+}
+
+/// Starts Envoy from `envoy/<template>`: fills each plugin's placeholder
+/// with its filter entry, every plugin getting the names of `env` as
+/// `host_env_keys`, and the other `{{NAME}}`s from [`Builder::var`].
+pub struct Builder {
+    template: String,
+    vars: Vec<(String, String)>,
+    plugins: Vec<Plugin>,
+    env: Vec<(String, String)>,
+    cpus: Option<String>,
+}
+
+impl Builder {
+    /// Fills `{{name}}` with `value`.
+    pub fn var(mut self, name: &str, value: impl ToString) -> Builder {
+        self.vars.push((name.into(), value.to_string()));
+        self
+    }
+
+    /// Fills `{{UPSTREAM_PORT}}`, where the templates proxy to.
+    pub fn upstream(self, port: u16) -> Builder {
+        self.var("UPSTREAM_PORT", port)
+    }
+
+    /// Plugin `tracesafe` with `config` at `{{TRACESAFE}}`.
+    pub fn plugin(self, config: &Value) -> Builder {
+        self.with(Plugin::new(config))
+    }
+
+    pub fn with(mut self, plugin: Plugin) -> Builder {
+        self.plugins.push(plugin);
+        self
+    }
+
+    /// Host environment variables set for Envoy and passed into every VM.
+    pub fn env(mut self, env: &[(&str, &str)]) -> Builder {
+        self.env
+            .extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self
+    }
+
+    /// Pins the process to `cpus` (a `taskset -c` list) so a benchmark can
+    /// give it a core of its own.
+    pub fn pinned(mut self, cpus: &str) -> Builder {
+        self.cpus = Some(cpus.into());
+        self
+    }
+
+    /// The rendered configuration.
+    pub fn render(&self) -> String {
+        let text = fs::read_to_string(repo_root().join("envoy").join(&self.template)).unwrap();
+        let keys: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        let mut vars: Vec<(&str, String)> = self
+            .plugins
+            .iter()
+            .map(|p| (p.placeholder.as_str(), p.entry(&keys)))
+            .collect();
+        vars.extend(self.vars.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        render(&text, &vars)
+    }
+
+    /// Starts Envoy and waits until it is ready or has exited.
+    pub fn try_start(self) -> Started {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Envoy::launch(&self.render(), &env, self.cpus.as_deref())
+    }
+
+    /// Starts Envoy and panics unless it becomes ready.
+    pub fn start(self) -> Envoy {
+        match self.try_start() {
+            Started::Ready(e) => e,
+            Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
         }
     }
 }

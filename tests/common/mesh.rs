@@ -1,13 +1,18 @@
-//! The two-sidecar mesh on loopback:
-//! client → A (outbound, cert frontend) → mTLS → B (inbound, cert backend,
-//! client cert required) → app (echo), both sidecars exporting to one
-//! collector.
+//! The meshes on loopback:
+//! - [`Mesh`], two sidecars: client → A (outbound, cert frontend) → mTLS →
+//!   B (inbound, cert backend, client cert required) → app (echo), both
+//!   exporting to one collector;
+//! - [`Sidecar`], one Envoy on both sides of a workload: client → inbound
+//!   listener → app → outbound listener → callee (echo).
 
+use super::app::{App, CALLS};
 use super::certs::Pki;
 use super::collector::Collector;
-use super::echo::Echo;
-use super::envoy::{scratch_dir, Envoy};
-use super::tracesafe_filter;
+use super::echo::{Echo, Received};
+use super::envoy::{scratch_dir, Envoy, Plugin};
+use super::http::Request;
+use super::support::unused_port;
+use serde_json::Value;
 use std::path::PathBuf;
 
 pub const TRUST_DOMAIN: &str = "test.local";
@@ -47,35 +52,28 @@ impl Mesh {
         let frontend = pki.leaf(&dir, "frontend", FRONTEND);
         let app = Echo::start();
         let collector = Collector::start();
-        let keys: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
-        let b = Envoy::start(
-            "mesh-inbound.yaml",
-            &[
-                ("TRACESAFE", tracesafe_filter(b_config, &keys)),
-                (
-                    "TRACING",
-                    b_tracing.map_or("null".to_string(), |t| t.to_string()),
-                ),
-                ("CERT", backend.cert.display().to_string()),
-                ("KEY", backend.key.display().to_string()),
-                ("CA", ca.clone()),
-                ("APP_PORT", app.port.to_string()),
-                ("COLLECTOR_PORT", collector.port.to_string()),
-            ],
-            env,
-        );
-        let a = Envoy::start(
-            "mesh-outbound.yaml",
-            &[
-                ("TRACESAFE", tracesafe_filter(a_config, &keys)),
-                ("CERT", frontend.cert.display().to_string()),
-                ("KEY", frontend.key.display().to_string()),
-                ("CA", ca),
-                ("BACKEND_PORT", b.port("inbound").to_string()),
-                ("COLLECTOR_PORT", collector.port.to_string()),
-            ],
-            env,
-        );
+        let b = Envoy::builder("mesh-inbound.yaml")
+            .plugin(b_config)
+            .var(
+                "TRACING",
+                b_tracing.map_or("null".to_string(), |t| t.to_string()),
+            )
+            .var("CERT", backend.cert.display())
+            .var("KEY", backend.key.display())
+            .var("CA", &ca)
+            .var("APP_PORT", app.port)
+            .var("COLLECTOR_PORT", collector.port)
+            .env(env)
+            .start();
+        let a = Envoy::builder("mesh-outbound.yaml")
+            .plugin(a_config)
+            .var("CERT", frontend.cert.display())
+            .var("KEY", frontend.key.display())
+            .var("CA", &ca)
+            .var("BACKEND_PORT", b.port("inbound"))
+            .var("COLLECTOR_PORT", collector.port)
+            .env(env)
+            .start();
         Mesh {
             app,
             collector,
@@ -94,5 +92,74 @@ impl Mesh {
 impl Drop for Mesh {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `envoy/mesh.yaml`: one Envoy as the sidecar of an [`App`] that copies
+/// trace headers onto its calls to the callee.
+pub struct Sidecar {
+    pub envoy: Envoy,
+    pub app: App,
+    pub callee: Echo,
+}
+
+/// What one client request produced: the request the app received and the
+/// app's outbound calls as the callee received them.
+pub struct Hops {
+    pub app: Received,
+    pub calls: Vec<Received>,
+}
+
+impl Sidecar {
+    /// Starts the sidecar with these plugin configs and `tracing` (an HCM
+    /// `tracing` block for both listeners, exporting to a port nobody
+    /// serves, or none).
+    pub fn start(inbound: &Value, outbound: &Value, tracing: Option<&Value>) -> Sidecar {
+        let callee = Echo::start();
+        let app = App::start();
+        let envoy = Envoy::builder("mesh.yaml")
+            .with(
+                Plugin::new(inbound)
+                    .at("TRACESAFE_INBOUND")
+                    .named("tracesafe-inbound"),
+            )
+            .with(
+                Plugin::new(outbound)
+                    .at("TRACESAFE_OUTBOUND")
+                    .named("tracesafe-outbound"),
+            )
+            .var(
+                "TRACING",
+                tracing.map_or("null".to_string(), Value::to_string),
+            )
+            .var("GENERATE_REQUEST_ID", tracing.is_some())
+            .var("APP_PORT", app.port)
+            .upstream(callee.port)
+            .var("COLLECTOR_PORT", unused_port())
+            .start();
+        app.call_through(envoy.port("outbound"));
+        Sidecar { envoy, app, callee }
+    }
+
+    /// Sends `GET /orders/1` with `headers` to the inbound listener.
+    pub fn send(&self, id: &str, headers: &[(&str, &str)]) -> Hops {
+        let mut req = Request::get("/orders/1").header("x-test-id", id);
+        for (n, v) in headers {
+            req = req.header(n, v);
+        }
+        let resp = req.send(self.envoy.port("inbound")).unwrap();
+        assert_eq!(
+            resp.status,
+            200,
+            "{}\n{}",
+            resp.body_text(),
+            self.envoy.log()
+        );
+        Hops {
+            app: self.app.by_test_id(id),
+            calls: (1..=CALLS)
+                .map(|n| self.callee.by_test_id(&format!("{id}/{n}")))
+                .collect(),
+        }
     }
 }
