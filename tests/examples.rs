@@ -7,7 +7,6 @@
 // Test helpers panic on purpose, not only inside #[test] fns.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
-#[allow(unused_imports)] // this test uses only the Envoy paths
 mod common;
 
 use serde::Deserialize;
