@@ -467,8 +467,8 @@ fn rollout_resources_match_their_apis_and_carry_valid_configs() {
 fn is_sha256_or_placeholder(s: &str) -> bool {
     s == "REPLACE-BEFORE-APPLY"
         || s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Module fields (`wasm`: WasmPlugin spec or TrafficExtension spec.wasm)
@@ -479,7 +479,10 @@ fn check_oci_and_choices(wasm: &Value, spec: &Value, origin: &str) {
         wasm["url"].as_str().unwrap().starts_with("oci://"),
         "{origin}"
     );
-    assert!(is_sha256_or_placeholder(wasm["sha256"].as_str().unwrap()), "{origin}");
+    assert!(
+        is_sha256_or_placeholder(wasm["sha256"].as_str().unwrap()),
+        "{origin}"
+    );
     assert_eq!(spec["phase"], "STATS", "{origin}");
     assert!(spec["priority"].is_i64(), "{origin}");
     assert_eq!(wasm["failStrategy"], "FAIL_CLOSE", "{origin}");
@@ -624,7 +627,10 @@ fn readme_documents_every_example() {
             .unwrap()
             .display()
             .to_string();
-        assert!(readme.contains(&rel), "docs/rollout.md does not mention {rel}");
+        assert!(
+            readme.contains(&rel),
+            "docs/rollout.md does not mention {rel}"
+        );
     }
 }
 
