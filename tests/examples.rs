@@ -270,6 +270,7 @@ const OTHER_KINDS: &[(&str, &str)] = &[
     ("apps/v1", "Deployment"),
     ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"),
     ("gateway.networking.k8s.io/v1", "Gateway"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
 ];
 
 /// Every leaf of a JSON tree with its normalized path (`a.b[].c`); empty
@@ -400,7 +401,7 @@ fn rollout_resources_match_their_apis_and_carry_valid_configs() {
                     check_api(&ENVOY_EXTENSION_POLICY, &doc, &origin);
                     for wasm in doc["spec"]["wasm"].as_array().unwrap() {
                         let sha = wasm["code"]["image"]["sha256"].as_str().unwrap();
-                        assert!(is_sha256_hex(sha), "{origin}: sha256 {sha}");
+                        assert!(is_sha256_or_placeholder(sha), "{origin}: sha256 {sha}");
                         assert!(!wasm["env"]["hostKeys"].as_array().unwrap().is_empty());
                         assert_valid_plugin_config(&wasm["config"], &origin);
                         eg_vars.extend(assert_keys_wired(
@@ -460,10 +461,13 @@ fn rollout_resources_match_their_apis_and_carry_valid_configs() {
     }
 }
 
-fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// A manifest digest's hex, or the examples' placeholder, which must not
+/// look like a digest (applied unchanged, the image cannot be pulled).
+fn is_sha256_or_placeholder(s: &str) -> bool {
+    s == "REPLACE-BEFORE-APPLY"
+        || s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Module fields (`wasm`: WasmPlugin spec or TrafficExtension spec.wasm)
@@ -474,7 +478,10 @@ fn check_oci_and_choices(wasm: &Value, spec: &Value, origin: &str) {
         wasm["url"].as_str().unwrap().starts_with("oci://"),
         "{origin}"
     );
-    assert!(is_sha256_hex(wasm["sha256"].as_str().unwrap()), "{origin}");
+    assert!(
+        is_sha256_or_placeholder(wasm["sha256"].as_str().unwrap()),
+        "{origin}"
+    );
     assert_eq!(spec["phase"], "STATS", "{origin}");
     assert!(spec["priority"].is_i64(), "{origin}");
     assert_eq!(wasm["failStrategy"], "FAIL_CLOSE", "{origin}");
@@ -610,7 +617,7 @@ fn mesh_example_explains_as_documented() {
 
 #[test]
 fn readme_documents_every_example() {
-    let readme = fs::read_to_string(common::envoy::repo_root().join("README.md")).unwrap();
+    let readme = fs::read_to_string(common::envoy::repo_root().join("docs/rollout.md")).unwrap();
     let mut all = Vec::new();
     files(&examples(), &mut all);
     for path in all {
@@ -619,7 +626,10 @@ fn readme_documents_every_example() {
             .unwrap()
             .display()
             .to_string();
-        assert!(readme.contains(&rel), "README does not mention {rel}");
+        assert!(
+            readme.contains(&rel),
+            "docs/rollout.md does not mention {rel}"
+        );
     }
 }
 
