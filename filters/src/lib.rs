@@ -5,6 +5,8 @@ pub mod b3;
 pub mod baggage;
 pub mod check;
 pub mod config;
+pub mod detect_credentials;
+pub mod detect_scan;
 pub mod detectors;
 pub mod engine;
 pub mod explain;
