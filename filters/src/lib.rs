@@ -28,9 +28,11 @@ pub mod spiffe;
 pub mod token;
 pub mod trace;
 pub mod traceparent;
+pub mod traceresponse;
 pub mod tracestate;
 pub mod url;
 pub mod xfcc;
+pub mod xray;
 
 pub use config::{ConfigError, PluginConfig};
 pub use detectors::DetectorKind;
