@@ -7,7 +7,7 @@ use proxy_wasm::hostcalls;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tracesafe_filters::export::Exporter;
+use tracesafe_filters::span::export::Exporter;
 use tracesafe_filters::span::SpanRecord;
 use tracesafe_filters::Metrics;
 

@@ -11,8 +11,8 @@ mod test_trap;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};
 use std::rc::Rc;
-use tracesafe_filters::export::Exporter;
-use tracesafe_filters::otlp::Resource;
+use tracesafe_filters::span::export::Exporter;
+use tracesafe_filters::span::otlp::Resource;
 use tracesafe_filters::Engine;
 
 proxy_wasm::main! {{

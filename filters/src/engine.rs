@@ -1,22 +1,22 @@
 //! The compiled configuration and the per-request pipeline:
 //! headers in → decisions → mutations out (plus counters).
 
-use crate::baggage::{Baggage, BaggagePolicy};
 use crate::config::{
     self, ConfigError, DirectionConfig, PluginConfig, PolicyConfig, ServiceConfig,
 };
-use crate::detectors::Detectors;
-use crate::export::ExportConfig;
-use crate::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::host::{Entropy, Properties};
 use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
 use crate::policy::{PolicySet, Selected};
+use crate::redact::baggage::{Baggage, BaggagePolicy};
+use crate::redact::detectors::Detectors;
+use crate::redact::headers::{Header, HeaderOp, HeaderPolicy};
+use crate::redact::token::{Keyring, TenantSource};
+use crate::redact::url::{SanitizedUrl, UrlPolicy};
 use crate::redact::{Redactions, Redactor};
+use crate::span::export::ExportConfig;
 use crate::span::{self, Clean, SpanFacts, SpanRecord};
-use crate::token::{Keyring, TenantSource};
 use crate::trace::{TraceContext, TracePolicy};
-use crate::url::{SanitizedUrl, UrlPolicy};
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,7 +111,7 @@ impl Policy {
 
 /// The first value of a header, or empty.
 fn first<'a>(headers: &'a [Header], name: &str) -> &'a [u8] {
-    crate::headers::values(headers, name)
+    crate::redact::headers::values(headers, name)
         .first()
         .copied()
         .unwrap_or_default()
@@ -270,7 +270,7 @@ impl Engine {
             None => None,
         };
         let tenant = match &cfg.global.tenant {
-            Some(t) => crate::token::require_keys(keyring.is_some(), "tenant")
+            Some(t) => crate::redact::token::require_keys(keyring.is_some(), "tenant")
                 .and_then(|()| TenantSource::compile(t, "tenant"))
                 .map_err(|e| errors.push(e))
                 .ok(),
@@ -591,9 +591,12 @@ mod tests {
         let mut cfg = config;
         cfg["keys"] = serde_json::json!({"active": "k2", "env": {"k1": "K1", "k2": "K2"}});
         // Every span recorded, so the sanitized URL is computed too.
-        Engine::from_json_with_env(cfg.to_string().as_bytes(), &crate::token::test_keys::env)
-            .unwrap()
-            .recording_every_span()
+        Engine::from_json_with_env(
+            cfg.to_string().as_bytes(),
+            &crate::redact::token::test_keys::env,
+        )
+        .unwrap()
+        .recording_every_span()
     }
 
     fn hs(list: &[(&str, &str)]) -> Vec<Header> {
@@ -720,7 +723,7 @@ mod tests {
 
     #[test]
     fn keys_and_tenant_config_errors() {
-        let env = crate::token::test_keys::env;
+        let env = crate::redact::token::test_keys::env;
         let err = |json: &str| Engine::from_json_with_env(json.as_bytes(), &env).unwrap_err();
         let e = err(r#"{"keys":{"active":"k1","env":{"k1":"MISSING"}}}"#);
         assert_eq!(e.path, "keys.env.k1");
@@ -745,7 +748,10 @@ mod tests {
             text.contains(r#"Keyring { ids: ["k1", "k2"], active: "k2", .. }"#),
             "{text}"
         );
-        for k in [crate::token::test_keys::K1, crate::token::test_keys::K2] {
+        for k in [
+            crate::redact::token::test_keys::K1,
+            crate::redact::token::test_keys::K2,
+        ] {
             assert!(!text.contains(k));
         }
     }

@@ -1,7 +1,7 @@
 //! Counters a request produces. The adapter turns them into Envoy stats
 //! (`tracesafe.<name>`); names never contain request data.
 
-use crate::detectors::DetectorKind;
+use crate::redact::detectors::DetectorKind;
 
 /// One counter. Names are stable: dashboards and alerts depend on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -8,11 +8,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tracesafe_filters::baggage::{Baggage, BaggageConfig, BaggagePolicy, MAX_BYTES, MAX_MEMBERS};
-use tracesafe_filters::detectors::Detectors;
-use tracesafe_filters::headers::{self, HeaderOp};
-use tracesafe_filters::pct;
-use tracesafe_filters::token::Keyring;
+use tracesafe_filters::redact::baggage::{Baggage, BaggageConfig, BaggagePolicy, MAX_BYTES, MAX_MEMBERS};
+use tracesafe_filters::redact::detectors::Detectors;
+use tracesafe_filters::redact::headers::{self, HeaderOp};
+use tracesafe_filters::redact::pct;
+use tracesafe_filters::redact::token::Keyring;
 use tracesafe_filters::{Metrics, Redactor};
 use tracesafe_fuzz::{detectors, keyring, lines};
 

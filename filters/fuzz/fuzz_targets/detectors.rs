@@ -6,8 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tracesafe_filters::detectors::Detectors;
-use tracesafe_filters::token::Keyring;
+use tracesafe_filters::redact::detectors::Detectors;
+use tracesafe_filters::redact::token::Keyring;
 use tracesafe_filters::{Metrics, Redactor, ScanOutcome};
 use tracesafe_fuzz::{detectors, keyring, salt, secret, Kind};
 

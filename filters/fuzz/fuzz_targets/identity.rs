@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tracesafe_filters::spiffe::SpiffeId;
-use tracesafe_filters::xfcc::{self, XfccElement};
+use tracesafe_filters::identity::spiffe::SpiffeId;
+use tracesafe_filters::identity::xfcc::{self, XfccElement};
 
 /// Envoy's format with every value quoted; an element without known keys
 /// gets an unknown one, which the parser skips.

@@ -9,8 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tracesafe_filters::detectors::Detectors;
-use tracesafe_filters::token::Keyring;
+use tracesafe_filters::redact::detectors::Detectors;
+use tracesafe_filters::redact::token::Keyring;
 use tracesafe_filters::{Metrics, Redactor};
 use tracesafe_fuzz::{contains, keyring};
 

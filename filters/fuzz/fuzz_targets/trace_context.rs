@@ -4,10 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tracesafe_filters::headers::{self, Header, HeaderOp};
+use tracesafe_filters::redact::headers::{self, Header, HeaderOp};
 use tracesafe_filters::redact::ScanOutcome;
-use tracesafe_filters::traceparent::{TraceParent, KNOWN_FLAGS};
-use tracesafe_filters::tracestate::{self, TraceState, MAX_MEMBERS};
+use tracesafe_filters::trace::traceparent::{TraceParent, KNOWN_FLAGS};
+use tracesafe_filters::trace::tracestate::{self, TraceState, MAX_MEMBERS};
 use tracesafe_filters::{b3, jaeger};
 use tracesafe_fuzz::lines;
 
@@ -89,7 +89,7 @@ fuzz_target!(|data: &[u8]| {
             (rs.trace_id, rs.span_id, Some(sampled))
         );
         // A parent span id or debug flag is never forwarded.
-        let forwarded = tracesafe_filters::explain::apply(&h, &ops);
+        let forwarded = tracesafe_filters::cli::explain::apply(&h, &ops);
         assert!(
             !headers::has(&forwarded, b3::PARENT_SPAN_ID) && !headers::has(&forwarded, b3::FLAGS)
         );

@@ -10,11 +10,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tracesafe_filters::detectors::Detectors;
-use tracesafe_filters::headers::{Header, HeaderOp};
-use tracesafe_filters::pct;
-use tracesafe_filters::token::Keyring;
-use tracesafe_filters::url::{UrlConfig, UrlPolicy};
+use tracesafe_filters::redact::detectors::Detectors;
+use tracesafe_filters::redact::headers::{Header, HeaderOp};
+use tracesafe_filters::redact::pct;
+use tracesafe_filters::redact::token::Keyring;
+use tracesafe_filters::redact::url::{UrlConfig, UrlPolicy};
 use tracesafe_filters::{Metrics, Redactions, Redactor, SanitizedUrl};
 use tracesafe_fuzz::{detectors, keyring, lines};
 

@@ -12,7 +12,9 @@
 
 use std::io::Read;
 use std::process::ExitCode;
-use tracesafe_filters::{check, config, explain, schema, token};
+use tracesafe_filters::cli::{check, explain};
+use tracesafe_filters::config::{self, schema};
+use tracesafe_filters::redact::token;
 
 const USAGE: &str = "usage:
   tracesafe check CONFIG.json...

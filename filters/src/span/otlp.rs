@@ -4,8 +4,8 @@
 
 use crate::config::ServiceConfig;
 use crate::host::Properties;
-use crate::ids::to_hex as hex;
 use crate::span::{AttrValue, SpanKind, SpanRecord};
+use crate::trace::ids::to_hex as hex;
 use serde::Serialize;
 
 /// Resource attributes shared by every span of this workload.

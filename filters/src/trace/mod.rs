@@ -3,20 +3,26 @@
 //! configured format with the same ids. The result is a list of header ops
 //! plus a [`TraceContext`] record for span export.
 
+pub mod b3;
+pub mod ids;
+pub mod jaeger;
+pub mod sampling;
+pub mod traceparent;
+pub mod tracestate;
+
 use crate::config::{
     ConfigError, PropagationFormat, RequestIdMode, TraceConfig, TraceContextOwner,
 };
 use crate::engine::{join, Direction};
-use crate::headers::{self, Header, HeaderOp};
 use crate::host::Entropy;
-use crate::ids::{self, SpanId, TraceId};
 use crate::metrics::{Metric, Metrics};
-use crate::pct;
+use crate::redact::headers::{self, Header, HeaderOp};
+use crate::redact::pct;
 use crate::redact::Redactor;
-use crate::sampling::Sampler;
-use crate::traceparent::{trim_ows, TraceParent, FLAG_RANDOM, FLAG_SAMPLED};
-use crate::tracestate::{self, TraceState};
-use crate::{b3, jaeger};
+use crate::trace::ids::{SpanId, TraceId};
+use crate::trace::sampling::Sampler;
+use crate::trace::traceparent::{trim_ows, TraceParent, FLAG_RANDOM, FLAG_SAMPLED};
+use crate::trace::tracestate::TraceState;
 
 pub const TRACEPARENT: &str = "traceparent";
 pub const TRACESTATE: &str = "tracestate";
@@ -471,7 +477,7 @@ mod tests {
             .iter()
             .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
             .collect();
-        let detectors = crate::detectors::Detectors::default();
+        let detectors = crate::redact::detectors::Detectors::default();
         let mut r = Redactor::new(&detectors, None, Metrics::default());
         let (ops, trace) = p.apply(&hs, Some(Direction::Inbound), entropy, &mut r);
         let metrics = r.into_metrics();
@@ -920,7 +926,7 @@ mod tests {
         let mut seed = SeededEntropy(1);
         for _ in 0..50 {
             let out = run_with(&p, &[], &mut seed);
-            let expected = crate::sampling::randomness(&out.ctx().trace_id) >= 1 << 55;
+            let expected = crate::trace::sampling::randomness(&out.ctx().trace_id) >= 1 << 55;
             assert_eq!(out.ctx().sampled(), expected);
         }
     }

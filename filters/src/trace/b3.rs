@@ -4,9 +4,9 @@
 //! hop never sends a parent span id: the span id it sends is its own, and
 //! the receiver's parent is that span.
 
-use crate::headers::{self, Header, HeaderOp};
-use crate::ids::{self, RemoteSpan, SpanId, TraceId};
-use crate::traceparent::trim_ows;
+use crate::redact::headers::{self, Header, HeaderOp};
+use crate::trace::ids::{self, RemoteSpan, SpanId, TraceId};
+use crate::trace::traceparent::trim_ows;
 
 pub const SINGLE: &str = "b3";
 pub const TRACE_ID: &str = "x-b3-traceid";

@@ -27,8 +27,8 @@ use crate::config::{
     policy_path, ConfigError, MatchDirection, PluginConfig, RuleConfig, DEFAULT_POLICY,
 };
 use crate::engine::{join, Direction, Policy, RequestInput};
-use crate::headers::{is_token, Header};
 use crate::metrics::{Metric, Metrics};
+use crate::redact::headers::{is_token, Header};
 use regex_lite::Regex;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -115,7 +115,7 @@ impl PolicySet {
                 Ok(p) => Some(p),
                 Err(mut err) => {
                     let used = cfg.presets.get(name).map_or(&[][..], Vec::as_slice);
-                    crate::presets::annotate(&mut err, &path, used);
+                    crate::config::presets::annotate(&mut err, &path, used);
                     errors.push(err);
                     None
                 }
@@ -328,7 +328,7 @@ impl Rule {
                 cfg.policy,
                 known.join(", ")
             );
-            if crate::presets::get(&cfg.policy).is_some() {
+            if crate::config::presets::get(&cfg.policy).is_some() {
                 message.push_str(&format!(
                     "; `{0}` is a preset: define a policy that extends it, e.g. \"policies\": {{\"my-{0}\": {{\"extends\": [\"{0}\"]}}}}",
                     cfg.policy
@@ -540,8 +540,8 @@ fn strip_port(authority: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use crate::engine::Engine;
-    use crate::headers::HeaderOp;
     use crate::host::{Properties, SeededEntropy, StaticProperties};
+    use crate::redact::headers::HeaderOp;
     use crate::RequestOutcome;
     use serde_json::json;
     #[cfg(target_arch = "wasm32")]

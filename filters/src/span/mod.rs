@@ -2,9 +2,12 @@
 //! span is a [`Clean`] value, which only the sanitizers construct, so raw
 //! header bytes cannot reach a span by accident.
 
+pub mod export;
+pub mod otlp;
+
+use crate::identity::spiffe::SpiffeId;
 use crate::identity::Identities;
 use crate::metrics::{Metric, Metrics};
-use crate::spiffe::SpiffeId;
 use crate::trace::TraceContext;
 pub use crate::trace::{Link, SpanKind};
 
@@ -223,8 +226,8 @@ impl SpanRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::spiffe::SpiffeId;
     use crate::identity::IdentitySource;
-    use crate::spiffe::SpiffeId;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -4,7 +4,7 @@
 //! the same trace, with no coordination.
 
 use crate::config::{ConfigError, SamplingConfig, SamplingMode};
-use crate::ids::TraceId;
+use crate::trace::ids::TraceId;
 
 /// 2^56: the randomness is the trace-id's right-most 7 bytes.
 const RANGE: u64 = 1 << 56;

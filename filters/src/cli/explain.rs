@@ -6,16 +6,16 @@
 //! policy's own detectors and token settings (`[REDACTED:email]`,
 //! `[TOKEN:user]`, `[TRACE:continued]`).
 
-use crate::baggage::Baggage;
 use crate::config::{from_value, ConfigError, MatchDirection};
-use crate::detectors::{Act, Detectors};
 use crate::engine::{Engine, Policy, RequestInput, RequestOutcome};
-use crate::headers::{Header, HeaderOp};
 use crate::host::{SeededEntropy, StaticProperties};
-use crate::ids::to_hex;
-use crate::otlp::{self, Resource};
 use crate::policy::Reason;
+use crate::redact::baggage::Baggage;
+use crate::redact::detectors::{Act, Detectors};
+use crate::redact::headers::{Header, HeaderOp};
+use crate::span::otlp::{self, Resource};
 use crate::span::{AttrValue, SpanKind};
+use crate::trace::ids::to_hex;
 use crate::trace::Origin;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -196,7 +196,7 @@ fn change(
     request: &[Header],
     forwarded: &[Header],
 ) -> Change {
-    let old = crate::headers::values(request, op_name(op));
+    let old = crate::redact::headers::values(request, op_name(op));
     match op {
         HeaderOp::Remove(name) => Change::Removed {
             name: name.clone(),
@@ -617,7 +617,7 @@ mod tests {
         });
         let engine = Engine::from_json_with_env(
             config.to_string().as_bytes(),
-            &crate::token::test_keys::env,
+            &crate::redact::token::test_keys::env,
         )
         .unwrap();
         let e = explain(
@@ -670,7 +670,7 @@ mod tests {
             .take_while(|l| *l != "counters:")
             .collect::<Vec<_>>()
             .join("\n");
-        let id = crate::token::test_keys::keyring("k1")
+        let id = crate::redact::token::test_keys::keyring("k1")
             .minter(None)
             .mint("id", b"424242");
         assert_eq!(

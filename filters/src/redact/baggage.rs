@@ -10,11 +10,11 @@
 
 use crate::config::ConfigError;
 use crate::engine::join;
-use crate::headers::{is_tchar, Header, HeaderOp};
 use crate::metrics::Metric;
-use crate::pct;
+use crate::redact::headers::{is_tchar, Header, HeaderOp};
+use crate::redact::pct;
+use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome};
-use crate::token;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -459,9 +459,9 @@ fn wildcard(p: &[u8], s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::{Detectors, DetectorsConfig};
     use crate::metrics::Metrics;
-    use crate::token::test_keys::keyring;
+    use crate::redact::detectors::{Detectors, DetectorsConfig};
+    use crate::redact::token::test_keys::keyring;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

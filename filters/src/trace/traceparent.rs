@@ -1,7 +1,7 @@
 //! W3C Trace Context Level 2 `traceparent`: parsing exactly per the spec
 //! (including the future-version rule) and version-00 serialization.
 
-use crate::ids::{self, SpanId, TraceId};
+use crate::trace::ids::{self, SpanId, TraceId};
 
 /// trace-flags bit 0: the caller may have recorded trace data.
 pub const FLAG_SAMPLED: u8 = 0x01;

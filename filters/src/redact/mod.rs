@@ -2,11 +2,17 @@
 //! baggage, URL, and tracestate values): the policy's detectors, the token
 //! minter (scoped to the request's tenant) and the request's counters.
 
-use crate::detectors::{mask, Act, DetectorKind, Detectors};
+pub mod baggage;
+pub mod detectors;
+pub mod headers;
+pub mod pct;
+pub mod token;
+pub mod url;
+
 use crate::metrics::{Metric, Metrics};
-use crate::pct;
+use crate::redact::detectors::{mask, Act, DetectorKind, Detectors};
+use crate::redact::token::Minter;
 use crate::span::Clean;
-use crate::token::Minter;
 
 /// The replacement for values a policy redacts outright.
 pub const REDACTED: &str = "REDACTED";
@@ -163,8 +169,8 @@ impl<'a> Redactor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::DetectorsConfig;
-    use crate::token::test_keys::keyring;
+    use crate::redact::detectors::DetectorsConfig;
+    use crate::redact::token::test_keys::keyring;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -10,7 +10,7 @@
 
 use crate::config::ConfigError;
 use crate::engine::join;
-use crate::token;
+use crate::redact::token;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;

@@ -4,9 +4,9 @@
 //! `0x01` sampled, `0x02` debug (which means sampled). Jaeger clients
 //! URL-encode the value in HTTP headers, so `%3A` is read as `:`.
 
-use crate::headers::{self, Header, HeaderOp};
-use crate::ids::{self, RemoteSpan, SpanId, TraceId};
-use crate::traceparent::trim_ows;
+use crate::redact::headers::{self, Header, HeaderOp};
+use crate::trace::ids::{self, RemoteSpan, SpanId, TraceId};
+use crate::trace::traceparent::trim_ows;
 
 pub const HEADER: &str = "uber-trace-id";
 

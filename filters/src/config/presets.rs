@@ -10,12 +10,12 @@ use serde_json::Value;
 const PRESETS: &[(&str, &str)] = &[
     (
         "egress-strict",
-        include_str!("../presets/egress-strict.json"),
+        include_str!("../../presets/egress-strict.json"),
     ),
-    ("minimal", include_str!("../presets/minimal.json")),
-    ("pci", include_str!("../presets/pci.json")),
-    ("pii", include_str!("../presets/pii.json")),
-    ("secrets", include_str!("../presets/secrets.json")),
+    ("minimal", include_str!("../../presets/minimal.json")),
+    ("pci", include_str!("../../presets/pci.json")),
+    ("pii", include_str!("../../presets/pii.json")),
+    ("secrets", include_str!("../../presets/secrets.json")),
 ];
 
 /// The JSON text of a preset.
@@ -85,12 +85,12 @@ fn sets(value: &Value, field: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::explain::apply;
     use crate::engine::{Engine, RequestOutcome, ResponseInput};
-    use crate::explain::apply;
-    use crate::headers::{Header, HeaderOp};
     use crate::host::{SeededEntropy, StaticProperties};
     use crate::metrics::Metric;
-    use crate::token::test_keys;
+    use crate::redact::headers::{Header, HeaderOp};
+    use crate::redact::token::test_keys;
     use crate::trace::Origin;
     use crate::RequestInput;
     use serde_json::json;
@@ -437,7 +437,7 @@ mod tests {
         let tp = value(&fwd, "traceparent").unwrap();
         assert!(!tp.contains("0af7651916cd43dd8448eb211c80319c"), "{tp}");
         assert_eq!(
-            ctx.link.map(|l| crate::ids::to_hex(&l.trace_id)),
+            ctx.link.map(|l| crate::trace::ids::to_hex(&l.trace_id)),
             Some("0af7651916cd43dd8448eb211c80319c".to_string()),
             "the old trace survives only as a span link"
         );
@@ -484,7 +484,7 @@ mod tests {
         assert!(matches!(ctx.origin, Origin::Continued(_)));
         let tp = format!(
             "00-0af7651916cd43dd8448eb211c80319c-{}-01",
-            crate::ids::to_hex(&ctx.span_id)
+            crate::trace::ids::to_hex(&ctx.span_id)
         );
         assert_eq!(
             out.ops,

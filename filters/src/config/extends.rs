@@ -18,9 +18,9 @@
 //!   `policies`, or a built-in preset. Unknown names and cycles are
 //!   configuration errors at the `extends[i]` entry that names them.
 
+use crate::config::presets;
 use crate::config::{kind, policy_path, ConfigError, PolicySource, DEFAULT_POLICY, EXTENDS};
 use crate::engine::join;
-use crate::presets;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 

@@ -5,9 +5,9 @@
 use crate::config::{ConfigError, HeaderDefaults, HeaderPolicyConfig};
 use crate::engine::join;
 use crate::metrics::Metric;
-use crate::pct;
+use crate::redact::pct;
+use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome};
-use crate::token;
 use regex_lite::Regex;
 use std::borrow::Cow;
 
@@ -387,9 +387,9 @@ pub(crate) fn is_tchar(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::{DetectorKind, Detectors, DetectorsConfig};
     use crate::metrics::Metrics;
-    use crate::token::test_keys::keyring;
+    use crate::redact::detectors::{DetectorKind, Detectors, DetectorsConfig};
+    use crate::redact::token::test_keys::keyring;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -2,12 +2,14 @@
 //! from mTLS or trusted configuration, never from anything a client can
 //! forge. Headers that claim identity are stripped from untrusted requests.
 
+pub mod spiffe;
+pub mod xfcc;
+
 use crate::config::ConfigError;
-use crate::headers::{header_name, Header, HeaderOp};
 use crate::host::Properties;
+use crate::identity::spiffe::SpiffeId;
 use crate::metrics::{Metric, Metrics};
-use crate::spiffe::SpiffeId;
-use crate::xfcc;
+use crate::redact::headers::{header_name, Header, HeaderOp};
 use schemars::JsonSchema;
 use serde::Deserialize;
 

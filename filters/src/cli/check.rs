@@ -3,9 +3,9 @@
 //! runs (`Engine::from_json_all`); hints come from the error itself and the
 //! field's description in the JSON Schema.
 
+use crate::config::schema::schema;
 use crate::config::{unknown_field, ConfigError};
 use crate::engine::Engine;
-use crate::schema::schema;
 use serde_json::Value;
 use std::fmt;
 

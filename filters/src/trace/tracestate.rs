@@ -3,7 +3,7 @@
 //! deny-list, and this hop's own entry on the left.
 
 use crate::redact::ScanOutcome;
-use crate::traceparent::trim_ows;
+use crate::trace::traceparent::trim_ows;
 
 /// The most list members a tracestate may carry.
 pub const MAX_MEMBERS: usize = 32;

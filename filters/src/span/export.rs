@@ -4,7 +4,7 @@
 //! a slow or dead collector costs dropped spans, never request latency.
 
 use crate::metrics::{Metric, Metrics};
-use crate::otlp::{self, Resource};
+use crate::span::otlp::{self, Resource};
 use crate::span::SpanRecord;
 use crate::ConfigError;
 use schemars::JsonSchema;

@@ -8,11 +8,14 @@
 //! `rules` choose between them per request (see `policy.rs`), and `extends`
 //! composes them (see `extends.rs`).
 
-use crate::baggage::BaggageConfig;
-use crate::detectors::DetectorsConfig;
-use crate::extends;
-use crate::token::{KeysConfig, TenantConfig};
-use crate::url::UrlConfig;
+pub mod extends;
+pub mod presets;
+pub mod schema;
+
+use crate::redact::baggage::BaggageConfig;
+use crate::redact::detectors::DetectorsConfig;
+use crate::redact::token::{KeysConfig, TenantConfig};
+use crate::redact::url::UrlConfig;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -57,7 +60,7 @@ pub struct GlobalConfig {
     pub service: ServiceConfig,
     /// OTLP/HTTP span export; absent means tracesafe exports no spans.
     #[serde(default)]
-    pub export: Option<crate::export::ExportConfig>,
+    pub export: Option<crate::span::export::ExportConfig>,
     /// HMAC keys for tokens: ids and the environment variables holding them.
     #[serde(default)]
     pub keys: Option<KeysConfig>,
@@ -656,7 +659,7 @@ fn check_policy_name(name: &str) -> Result<(), String> {
             "`default` is the policy written at the top level; put its fields there".into(),
         );
     }
-    if crate::presets::get(name).is_some() {
+    if crate::config::presets::get(name).is_some() {
         return Err(format!(
             "`{name}` is a built-in preset; name the policy differently and use `\"extends\": [\"{name}\"]`"
         ));

@@ -7,11 +7,11 @@
 
 use crate::config::ConfigError;
 use crate::engine::join;
-use crate::headers::{Header, HeaderOp};
 use crate::metrics::Metric;
-use crate::pct;
+use crate::redact::headers::{Header, HeaderOp};
+use crate::redact::pct;
+use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome, REDACTED};
-use crate::token;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -574,9 +574,9 @@ pub fn is_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::{DetectorKind, Detectors, DetectorsConfig};
     use crate::metrics::Metrics;
-    use crate::token::test_keys::keyring;
+    use crate::redact::detectors::{DetectorKind, Detectors, DetectorsConfig};
+    use crate::redact::token::test_keys::keyring;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -13,7 +13,7 @@
 
 use crate::config::ConfigError;
 use crate::engine::join;
-use crate::headers::{header_name, is_tchar};
+use crate::redact::headers::{header_name, is_tchar};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;

@@ -1,0 +1,5 @@
+//! The administrators' command line (`tracesafe check|explain|token|schema`):
+//! the same code paths as the plugin, with JSON paths and hints for errors.
+
+pub mod check;
+pub mod explain;
