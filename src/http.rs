@@ -1,7 +1,7 @@
 //! The per-request context: read, decide (in `tracesafe_filters`), apply.
 
-use crate::host::{HostProperties, PropertyCache, WasiEntropy};
 use crate::export::{now_ns, SpanSink};
+use crate::host::{HostProperties, PropertyCache, WasiEntropy};
 use crate::stats::Stats;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
