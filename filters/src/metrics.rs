@@ -111,6 +111,8 @@ impl Metric {
         Metric::DetectorHits(DetectorKind::Ipv6),
         Metric::DetectorHits(DetectorKind::Ssn),
         Metric::DetectorHits(DetectorKind::Phone),
+        Metric::DetectorHits(DetectorKind::Iban),
+        Metric::DetectorHits(DetectorKind::GenericSecret),
         Metric::DetectorHits(DetectorKind::Custom),
     ];
 
@@ -156,6 +158,8 @@ impl Metric {
                 DetectorKind::Ipv6 => "detector_hits.ipv6",
                 DetectorKind::Ssn => "detector_hits.ssn",
                 DetectorKind::Phone => "detector_hits.phone",
+                DetectorKind::Iban => "detector_hits.iban",
+                DetectorKind::GenericSecret => "detector_hits.generic_secret",
                 DetectorKind::Custom => "detector_hits.custom",
             },
         }

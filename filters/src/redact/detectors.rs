@@ -1,14 +1,19 @@
 //! Value detectors: find personal data and credentials inside header values,
 //! baggage values, query values, path segments and tracestate values.
 //!
-//! Each detector is a regex-lite pattern (compiled once) plus a check that
-//! throws out look-alikes: Luhn for cards, a JSON header with `alg` for
-//! JWTs, octet ranges for IPv4, a real parse for IPv6, the SSA rules for
-//! SSNs. Detectors only locate; what happens to a hit (`remove`, `mask`,
+//! One pass over a value's bytes stops only where a format can begin (a
+//! word start, `@`, `+`, `(`, `:`, `=`, `-`) and hands that window to a
+//! hand-written matcher ([`crate::redact::detect_scan`], [`crate::redact::detect_credentials`]);
+//! a check then throws out look-alikes: Luhn for cards, a JSON header with
+//! `alg` for JWTs, octet ranges for IPv4, a real parse for IPv6, the SSA
+//! rules for SSNs, mod-97 for IBANs. Only `detectors.custom` uses regexes.
+//! Detectors only locate; what happens to a hit (`remove`, `mask`,
 //! `tokenize`) is applied by [`crate::redact::Redactor`]. The matched text
 //! is never logged.
 
 use crate::config::ConfigError;
+use crate::redact::detect_credentials as creds;
+use crate::redact::detect_scan::{self as scan, is_word, prev};
 use crate::engine::join;
 use crate::redact::token;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,19 +30,24 @@ pub enum DetectorKind {
     Email,
     Card,
     Jwt,
+    /// `Bearer`/`Basic` credentials and vendor tokens, keys and secrets
+    /// (sub-labels such as `credential:github`).
     Credential,
     AwsKey,
     Ipv4,
     Ipv6,
     Ssn,
     Phone,
+    Iban,
+    /// Long high-entropy letter+digit runs and UUIDs.
+    GenericSecret,
     /// Any detector from `detectors.custom` (one counter for all of them:
     /// metric names never depend on configuration).
     Custom,
 }
 
 impl DetectorKind {
-    pub const ALL: [DetectorKind; 10] = [
+    pub const ALL: [DetectorKind; 12] = [
         DetectorKind::Email,
         DetectorKind::Card,
         DetectorKind::Jwt,
@@ -47,6 +57,8 @@ impl DetectorKind {
         DetectorKind::Ipv6,
         DetectorKind::Ssn,
         DetectorKind::Phone,
+        DetectorKind::Iban,
+        DetectorKind::GenericSecret,
         DetectorKind::Custom,
     ];
 
@@ -62,6 +74,8 @@ impl DetectorKind {
             DetectorKind::Ipv6 => "ipv6",
             DetectorKind::Ssn => "ssn",
             DetectorKind::Phone => "phone",
+            DetectorKind::Iban => "iban",
+            DetectorKind::GenericSecret => "generic_secret",
             DetectorKind::Custom => "custom",
         }
     }
@@ -91,12 +105,22 @@ pub struct DetectorsConfig {
     pub email: DetectorAction,
     pub card: DetectorAction,
     pub jwt: DetectorAction,
+    /// `Bearer`/`Basic` credentials and vendor tokens (GitHub, GitLab,
+    /// Slack, Stripe, Google, OpenAI, Anthropic, npm, ...), Azure SAS and
+    /// account keys, AWS secret keys, PEM private keys, URL userinfo.
     pub credential: DetectorAction,
     pub aws_key: DetectorAction,
     pub ipv4: DetectorAction,
     pub ipv6: DetectorAction,
     pub ssn: DetectorAction,
     pub phone: DetectorAction,
+    /// IBANs with a valid country length and mod-97 check.
+    pub iban: DetectorAction,
+    /// High-entropy letter+digit runs (20+ bytes, 3.5+ bits each) and
+    /// UUIDs in forwarded values. Off by default, so request ids pass;
+    /// values bound for the span (path segments, query values, user agent)
+    /// are always masked when this is `off`.
+    pub generic_secret: DetectorAction,
     /// Named regexes (regex-lite syntax).
     pub custom: Vec<CustomDetectorConfig>,
     /// Token namespace per tokenizing detector (default: its name).
@@ -116,6 +140,8 @@ impl Default for DetectorsConfig {
             ipv6: m,
             ssn: m,
             phone: m,
+            iban: m,
+            generic_secret: DetectorAction::Off,
             custom: Vec::new(),
             namespaces: BTreeMap::new(),
         }
@@ -142,27 +168,10 @@ pub enum Act {
     Tokenize(String),
 }
 
-/// The check that confirms a regex candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Check {
-    Custom,
-    Email,
-    Card,
-    Jwt,
-    Credential,
-    AwsKey,
-    Ipv4,
-    Ipv6,
-    Ssn,
-    Phone,
-}
-
 #[derive(Debug, Clone)]
-struct Rule {
-    kind: DetectorKind,
+struct CustomRule {
     label: String,
     regex: Regex,
-    check: Check,
     action: Act,
 }
 
@@ -172,74 +181,47 @@ pub struct Hit<'d> {
     pub start: usize,
     pub end: usize,
     pub kind: DetectorKind,
-    /// `email`, ..., or the custom detector's name.
+    /// `email`, ..., `credential:<format>`, or the custom detector's name.
     pub label: &'d str,
     pub action: &'d Act,
 }
 
-/// The compiled detectors of one policy, in priority order: custom first,
-/// then the most specific built-ins. An earlier detector's hit wins over an
-/// overlapping later one.
+/// Built-in detectors in priority order: an earlier detector's hit wins
+/// over an overlapping later one.
+const BUILT_IN: [DetectorKind; 11] = [
+    DetectorKind::Credential,
+    DetectorKind::Jwt,
+    DetectorKind::AwsKey,
+    DetectorKind::Email,
+    DetectorKind::Iban,
+    DetectorKind::Card,
+    DetectorKind::Ssn,
+    DetectorKind::Ipv6,
+    DetectorKind::Ipv4,
+    DetectorKind::Phone,
+    DetectorKind::GenericSecret,
+];
+
+/// The compiled detectors of one policy: custom first, then the built-ins
+/// in [`BUILT_IN`] order.
 #[derive(Debug, Clone, Default)]
 pub struct Detectors {
-    rules: Vec<Rule>,
+    custom: Vec<CustomRule>,
+    /// The action of each [`BUILT_IN`] detector, `None` when off.
+    acts: [Option<Act>; 11],
+    /// `generic_secret`'s action for span-bound values.
+    span_secret: Option<Act>,
 }
 
-/// Built-in detectors in priority order, with their patterns.
-const BUILT_IN: &[(DetectorKind, Check, &str)] = &[
-    (
-        DetectorKind::Credential,
-        Check::Credential,
-        r"(?i)\b(?:bearer|basic)[ \t]+[A-Za-z0-9._~+/=-]+",
-    ),
-    (
-        DetectorKind::Jwt,
-        Check::Jwt,
-        r"[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
-    ),
-    (
-        DetectorKind::AwsKey,
-        Check::AwsKey,
-        r"\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA|APKA)[A-Z0-9]{16}\b",
-    ),
-    (
-        DetectorKind::Email,
-        Check::Email,
-        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b",
-    ),
-    (
-        DetectorKind::Card,
-        Check::Card,
-        r"\b[2-6](?:[ -]?[0-9]){12,18}\b",
-    ),
-    (
-        DetectorKind::Ssn,
-        Check::Ssn,
-        r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b",
-    ),
-    (
-        DetectorKind::Ipv6,
-        Check::Ipv6,
-        r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9A-Fa-f]{1,4})?",
-    ),
-    (
-        DetectorKind::Ipv4,
-        Check::Ipv4,
-        r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b",
-    ),
-    (
-        DetectorKind::Phone,
-        Check::Phone,
-        r"\+[1-9][0-9]{7,14}\b|(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{2,4}\)[ .-]?|[0-9]{2,4}[ .-])[0-9]{3,4}[ .-][0-9]{3,4}\b",
-    ),
-];
+/// A candidate before overlap resolution: priority, window, label.
+type Candidate = (usize, usize, usize, &'static str);
 
 impl Detectors {
     /// `path` is the JSON path of `detectors`; `has_keys` says whether
     /// `tokenize` is possible.
     pub fn compile(cfg: &DetectorsConfig, path: &str, has_keys: bool) -> Result<Self, ConfigError> {
         let mut tokenized: Vec<String> = Vec::new();
-        let mut planned: Vec<(DetectorKind, String, Regex, Check, DetectorAction)> = Vec::new();
+        let mut planned: Vec<(String, Regex, DetectorAction)> = Vec::new();
         for (i, c) in cfg.custom.iter().enumerate() {
             let at = format!("{}[{i}]", join(path, "custom"));
             let name_ok = (1..=32).contains(&c.name.len())
@@ -268,77 +250,112 @@ impl Detectors {
                     "the pattern matches the empty string",
                 ));
             }
-            planned.push((
-                DetectorKind::Custom,
-                c.name.clone(),
-                regex,
-                Check::Custom,
-                c.action,
-            ));
+            planned.push((c.name.clone(), regex, c.action));
             if c.action == DetectorAction::Tokenize {
                 token::require_keys(has_keys, &join(&at, "action"))?;
                 tokenized.push(c.name.clone());
             }
         }
-        for &(kind, check, pattern) in BUILT_IN {
-            let action = builtin_action(cfg, kind);
-            if action == DetectorAction::Tokenize {
+        for kind in BUILT_IN {
+            if builtin_action(cfg, kind) == DetectorAction::Tokenize {
                 token::require_keys(has_keys, &join(path, kind.name()))?;
                 tokenized.push(kind.name().to_string());
             }
-            let regex = Regex::new(pattern)
-                .map_err(|e| ConfigError::new(join(path, kind.name()), e.to_string()))?;
-            planned.push((kind, kind.name().to_string(), regex, check, action));
         }
         let namespaces = token::namespaces(&cfg.namespaces, &tokenized, path)?;
-        let rules = planned
+        let act = |label: &str, action: DetectorAction| match action {
+            DetectorAction::Off => None,
+            DetectorAction::Remove => Some(Act::Remove),
+            DetectorAction::Mask => Some(Act::Mask),
+            DetectorAction::Tokenize => Some(Act::Tokenize(
+                namespaces
+                    .get(label)
+                    .cloned()
+                    .unwrap_or_else(|| label.to_string()),
+            )),
+        };
+        let custom = planned
             .into_iter()
-            .filter_map(|(kind, label, regex, check, action)| {
-                let action = match action {
-                    DetectorAction::Off => return None,
-                    DetectorAction::Remove => Act::Remove,
-                    DetectorAction::Mask => Act::Mask,
-                    DetectorAction::Tokenize => Act::Tokenize(
-                        namespaces
-                            .get(&label)
-                            .cloned()
-                            .unwrap_or_else(|| label.clone()),
-                    ),
-                };
-                Some(Rule {
-                    kind,
+            .filter_map(|(label, regex, action)| {
+                let action = act(&label, action)?;
+                Some(CustomRule {
                     label,
                     regex,
-                    check,
                     action,
                 })
             })
             .collect();
-        Ok(Self { rules })
+        let acts = BUILT_IN.map(|kind| act(kind.name(), builtin_action(cfg, kind)));
+        let span_secret = act(
+            DetectorKind::GenericSecret.name(),
+            builtin_action(cfg, DetectorKind::GenericSecret),
+        )
+        .or(Some(Act::Mask));
+        Ok(Self {
+            custom,
+            acts,
+            span_secret,
+        })
     }
 
-    /// Confirmed, non-overlapping hits in `text`, ordered by position.
+    /// Confirmed, non-overlapping hits in a forwarded value, ordered by
+    /// position.
     pub fn find(&self, text: &str) -> Vec<Hit<'_>> {
+        self.find_in(text, false)
+    }
+
+    /// [`Detectors::find`] for a value bound for the span record (path
+    /// segments, query values, user agent): `generic_secret` always runs.
+    pub fn find_for_span(&self, text: &str) -> Vec<Hit<'_>> {
+        self.find_in(text, true)
+    }
+
+    fn act(&self, kind: DetectorKind, for_span: bool) -> Option<&Act> {
+        let slot = BUILT_IN.iter().position(|k| *k == kind)?;
+        let own = self.acts.get(slot).and_then(Option::as_ref);
+        if kind == DetectorKind::GenericSecret && for_span {
+            return own.or(self.span_secret.as_ref());
+        }
+        own
+    }
+
+    fn find_in(&self, text: &str, for_span: bool) -> Vec<Hit<'_>> {
         let mut hits: Vec<Hit<'_>> = Vec::new();
-        let shape = Shape::of(text.as_bytes());
-        for rule in &self.rules {
-            if !rule.check.may_match(&shape) {
-                continue;
-            }
+        for rule in &self.custom {
             for m in rule.regex.find_iter(text) {
                 let (start, end) = (m.start(), m.end());
-                if hits.iter().any(|h| start < h.end && h.start < end) {
-                    continue;
-                }
-                if rule.check.confirm(text.as_bytes(), start, end) {
+                if !hits.iter().any(|h| start < h.end && h.start < end) {
                     hits.push(Hit {
                         start,
                         end,
-                        kind: rule.kind,
+                        kind: DetectorKind::Custom,
                         label: &rule.label,
                         action: &rule.action,
                     });
                 }
+            }
+        }
+        let on = BUILT_IN.map(|k| self.act(k, for_span).is_some());
+        if on.iter().any(|o| *o) {
+            let mut found = candidates(text.as_bytes(), &on);
+            found.sort_by_key(|c| (c.0, c.1));
+            for (slot, start, end, label) in found {
+                let (Some(&kind), Some(action)) = (
+                    BUILT_IN.get(slot),
+                    BUILT_IN.get(slot).and_then(|k| self.act(*k, for_span)),
+                ) else {
+                    continue;
+                };
+                if hits.iter().any(|h| start < h.end && h.start < end) {
+                    continue;
+                }
+                hits.push(Hit {
+                    start,
+                    end,
+                    kind,
+                    label,
+                    action,
+                });
             }
         }
         hits.sort_by_key(|h| h.start);
@@ -346,39 +363,148 @@ impl Detectors {
     }
 }
 
-/// Byte counts of a value, computed once per scan for the pre-filters.
-#[derive(Debug, Default)]
-struct Shape {
-    len: usize,
-    digits: usize,
-    upper: usize,
-    dots: usize,
-    dashes: usize,
-    colons: usize,
-    blanks: usize,
-    at: usize,
-}
+/// Priority slot of each built-in in [`BUILT_IN`].
+const CREDENTIAL: usize = 0;
+const JWT: usize = 1;
+const AWS_KEY: usize = 2;
+const EMAIL: usize = 3;
+const IBAN: usize = 4;
+const CARD: usize = 5;
+const SSN: usize = 6;
+const IPV6: usize = 7;
+const IPV4: usize = 8;
+const PHONE: usize = 9;
+const GENERIC: usize = 10;
 
-impl Shape {
-    fn of(text: &[u8]) -> Self {
-        let mut s = Shape {
-            len: text.len(),
-            ..Shape::default()
-        };
-        for b in text {
-            match b {
-                b'0'..=b'9' => s.digits += 1,
-                b'A'..=b'Z' => s.upper += 1,
-                b'.' => s.dots += 1,
-                b'-' => s.dashes += 1,
-                b':' => s.colons += 1,
-                b' ' | b'\t' => s.blanks += 1,
-                b'@' => s.at += 1,
-                _ => {}
+/// The one pass: at each byte that can begin a format, the matchers of the
+/// detectors that are on, each window confirmed before it is kept.
+fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
+    let is_on = |slot: usize| on.get(slot).copied().unwrap_or(false);
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut push = |slot: usize, start: usize, end: usize, label: &'static str| {
+        out.push((slot, start, end, label));
+    };
+    let aws_context = is_on(CREDENTIAL) && creds::aws_context(t);
+    let mut email_floor = 0;
+    let mut generic_until = 0;
+    for (i, &b) in t.iter().enumerate() {
+        let p = prev(t, i);
+        let word_start = is_word(b) && !p.is_some_and(is_word);
+        if is_on(CREDENTIAL) {
+            if word_start && (b == b'b' || b == b'B') {
+                if let Some(end) = scan::auth_scheme(t, i) {
+                    if credential(t.get(i..end).unwrap_or_default()) {
+                        push(CREDENTIAL, i, end, "credential");
+                    }
+                }
+            }
+            if aws_context {
+                if let Some(end) = creds::aws_secret(t, i) {
+                    push(CREDENTIAL, i, end, "credential:aws_secret");
+                }
+            }
+            if b.is_ascii_alphanumeric() && !p.is_some_and(|c| c.is_ascii_alphanumeric()) {
+                if let Some((end, label)) = creds::at_word(t, i) {
+                    push(CREDENTIAL, i, end, label);
+                }
+            } else if let Some((s, end, label)) = creds::at_punct(t, i) {
+                push(CREDENTIAL, s, end, label);
             }
         }
-        s
+        if is_on(JWT) && scan::is_b64url(b) && !p.is_some_and(|c| scan::is_b64url(c) || c == b'.') {
+            if let Some(end) = scan::jwt(t, i) {
+                let after = t
+                    .get(end)
+                    .is_some_and(|c| scan::is_b64url(*c) || *c == b'.');
+                if !after && jwt_header_has_alg(t.get(i..end).unwrap_or_default()) {
+                    push(JWT, i, end, "jwt");
+                }
+            }
+        }
+        if word_start {
+            if b == b'A' && is_on(AWS_KEY) {
+                if let Some(end) = scan::aws_key(t, i) {
+                    push(AWS_KEY, i, end, "aws_key");
+                }
+            }
+            if b.is_ascii_uppercase() && is_on(IBAN) {
+                if let Some(end) = scan::iban(t, i) {
+                    push(IBAN, i, end, "iban");
+                }
+            }
+            if b.is_ascii_digit() {
+                if is_on(CARD) {
+                    if let Some(end) = scan::card(t, i) {
+                        if confirm_card(t, i, end) {
+                            push(CARD, i, end, "card");
+                        }
+                    }
+                }
+                if is_on(SSN) {
+                    if let Some(end) = scan::ssn(t, i) {
+                        if confirm_ssn(t, i, end) {
+                            push(SSN, i, end, "ssn");
+                        }
+                    }
+                }
+                if is_on(IPV4) {
+                    if let Some(end) = scan::ipv4(t, i) {
+                        let m = t.get(i..end).unwrap_or_default();
+                        if m.split(|&c| c == b'.').all(|o| number(o) <= 255)
+                            && standalone(t, i, end, b".")
+                        {
+                            push(IPV4, i, end, "ipv4");
+                        }
+                    }
+                }
+            }
+        }
+        if b == b'@' && is_on(EMAIL) {
+            if let Some((s, end)) = scan::email(t, i, email_floor) {
+                email_floor = end;
+                push(EMAIL, s, end, "email");
+            }
+        }
+        if is_on(IPV6) && (b.is_ascii_hexdigit() || b == b':') && !p.is_some_and(scan::is_ipv6_run)
+        {
+            if let Some(end) = scan::ipv6(t, i) {
+                let m = t.get(i..end).unwrap_or_default();
+                if m.iter().any(u8::is_ascii_hexdigit)
+                    && std::str::from_utf8(m).is_ok_and(|s| s.parse::<std::net::Ipv6Addr>().is_ok())
+                {
+                    push(IPV6, i, end, "ipv6");
+                }
+            }
+        }
+        if is_on(PHONE)
+            && (b.is_ascii_digit() || b == b'+' || b == b'(')
+            && !glued_before(t, i, b" .-")
+        {
+            if let Some(end) = scan::phone(t, i) {
+                let n = t
+                    .get(i..end)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|c| c.is_ascii_digit())
+                    .count();
+                if (7..=15).contains(&n) && standalone(t, i, end, b" .-") {
+                    push(PHONE, i, end, "phone");
+                }
+            }
+        }
+        if is_on(GENERIC)
+            && i >= generic_until
+            && scan::is_token_byte(b)
+            && !p.is_some_and(scan::is_token_byte)
+        {
+            let end = scan::run(t, i, scan::is_token_byte);
+            generic_until = end;
+            if scan::generic_secret(t, i).is_some() {
+                push(GENERIC, i, end, "generic_secret");
+            }
+        }
     }
+    out
 }
 
 fn builtin_action(cfg: &DetectorsConfig, kind: DetectorKind) -> DetectorAction {
@@ -392,6 +518,8 @@ fn builtin_action(cfg: &DetectorsConfig, kind: DetectorKind) -> DetectorAction {
         DetectorKind::Ipv6 => cfg.ipv6,
         DetectorKind::Ssn => cfg.ssn,
         DetectorKind::Phone => cfg.phone,
+        DetectorKind::Iban => cfg.iban,
+        DetectorKind::GenericSecret => cfg.generic_secret,
         DetectorKind::Custom => DetectorAction::Off,
     }
 }
@@ -415,94 +543,50 @@ pub fn mask(hit: &Hit<'_>, text: &str) -> String {
     format!("[REDACTED:{}]", hit.label)
 }
 
-impl Check {
-    /// A pre-filter on byte counts, so most values skip most regexes (each
-    /// needs at least what its shortest match contains).
-    fn may_match(self, t: &Shape) -> bool {
-        match self {
-            Check::Custom => true,
-            Check::Email => t.at > 0 && t.dots > 0,
-            Check::Jwt => t.dots >= 2 && t.len >= 10,
-            Check::Credential => t.blanks > 0 && t.len >= 8,
-            Check::AwsKey => t.upper >= 4 && t.len >= 20,
-            Check::Ipv6 => t.colons >= 2,
-            Check::Card => t.digits >= 13,
-            Check::Ssn => t.digits >= 9 && t.dashes >= 2,
-            Check::Ipv4 => t.digits >= 4 && t.dots >= 3,
-            Check::Phone => t.digits >= 7,
-        }
-    }
-
-    fn confirm(self, text: &[u8], start: usize, end: usize) -> bool {
-        let m = text.get(start..end).unwrap_or_default();
-        match self {
-            Check::Custom | Check::Email | Check::AwsKey => true,
-            Check::Card => {
-                let digits: Vec<u8> = m
-                    .iter()
-                    .filter(|b| b.is_ascii_digit())
-                    .map(|b| b - b'0')
-                    .collect();
-                (13..=19).contains(&digits.len())
-                    && luhn(&digits)
-                    && standalone(text, start, end, b" -.")
-            }
-            Check::Jwt => {
-                let around = |b: Option<&u8>| {
-                    b.is_some_and(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
-                };
-                !around(before(text, start, 1)) && !around(text.get(end)) && jwt_header_has_alg(m)
-            }
-            Check::Credential => credential(m),
-            Check::Ipv4 => {
-                m.split(|&b| b == b'.').all(|o| number(o) <= 255)
-                    && standalone(text, start, end, b".")
-            }
-            Check::Ipv6 => {
-                let edge = |b: Option<&u8>| {
-                    b.is_some_and(|b| b.is_ascii_alphanumeric() || b":._".contains(b))
-                };
-                !edge(before(text, start, 1))
-                    && !edge(text.get(end))
-                    && m.iter().any(u8::is_ascii_hexdigit)
-                    && std::str::from_utf8(m).is_ok_and(|s| s.parse::<std::net::Ipv6Addr>().is_ok())
-            }
-            Check::Ssn => {
-                let mut parts = m.split(|&b| b == b'-').map(number);
-                let (area, group, serial) = (
-                    parts.next().unwrap_or(0),
-                    parts.next().unwrap_or(0),
-                    parts.next().unwrap_or(0),
-                );
-                area != 0
-                    && area != 666
-                    && area < 900
-                    && group != 0
-                    && serial != 0
-                    && standalone(text, start, end, b"-")
-            }
-            Check::Phone => {
-                let n = m.iter().filter(|b| b.is_ascii_digit()).count();
-                (7..=15).contains(&n) && standalone(text, start, end, b" .-")
-            }
-        }
-    }
+fn confirm_card(text: &[u8], start: usize, end: usize) -> bool {
+    let digits: Vec<u8> = text
+        .get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| b - b'0')
+        .collect();
+    (13..=19).contains(&digits.len()) && luhn(&digits) && standalone(text, start, end, b" -.")
 }
 
-fn before(text: &[u8], start: usize, back: usize) -> Option<&u8> {
-    start.checked_sub(back).and_then(|i| text.get(i))
+fn confirm_ssn(text: &[u8], start: usize, end: usize) -> bool {
+    let m = text.get(start..end).unwrap_or_default();
+    let mut parts = m.split(|&b| b == b'-').map(number);
+    let (area, group, serial) = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    area != 0
+        && area != 666
+        && area < 900
+        && group != 0
+        && serial != 0
+        && standalone(text, start, end, b"-")
 }
 
-/// Not glued to a word, and not one piece of a longer number (`1.2.3.4.5`,
-/// `123-45-6789-0`): digit runs joined by `seps` are one number.
+/// Glued to a word before `start`, or one piece of a longer number
+/// (`1.2.3.4.5`, `123-45-6789-0`): digit runs joined by `seps` are one
+/// number.
+fn glued_before(text: &[u8], start: usize, seps: &[u8]) -> bool {
+    let before = |back: usize| start.checked_sub(back).and_then(|i| text.get(i)).copied();
+    before(1).is_some_and(is_word)
+        || (before(1).is_some_and(|b| seps.contains(&b))
+            && before(2).is_some_and(|b| b.is_ascii_digit()))
+}
+
+/// Not glued to a word or a longer number on either side.
 fn standalone(text: &[u8], start: usize, end: usize, seps: &[u8]) -> bool {
-    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    let sep = |b: Option<&u8>| b.is_some_and(|b| seps.contains(b));
-    let digit = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
-    let glued_before = word(before(text, start, 1))
-        || (sep(before(text, start, 1)) && digit(before(text, start, 2)));
-    let glued_after = word(text.get(end)) || (sep(text.get(end)) && digit(text.get(end + 1)));
-    !glued_before && !glued_after
+    let after = |fwd: usize| text.get(end + fwd).copied();
+    let glued_after = after(0).is_some_and(is_word)
+        || (after(0).is_some_and(|b| seps.contains(&b))
+            && after(1).is_some_and(|b| b.is_ascii_digit()));
+    !glued_before(text, start, seps) && !glued_after
 }
 
 /// Decimal value of a short digit run (saturating; the regexes bound it).
@@ -767,6 +851,115 @@ mod tests {
         ] {
             assert_eq!(one(no), vec![], "{no}");
         }
+    }
+
+    /// Every sample of `tests/data/credentials.txt`, inside a header-like
+    /// value, is one `credential:<label>` hit that covers the secret (the
+    /// AWS pair is also an `aws_key` hit).
+    #[test]
+    fn credential_formats() {
+        let samples = include_str!("../../tests/data/credentials.txt");
+        for line in samples.lines().filter(|l| !l.starts_with('#')) {
+            let (label, value) = line.split_once('\t').unwrap();
+            let text = format!("k={value}; x");
+            let got: Vec<_> = one(&text)
+                .into_iter()
+                .filter(|(l, _)| l != "aws_key")
+                .collect();
+            assert_eq!(got.len(), 1, "{line}: {got:?}");
+            assert_eq!(got[0].0, format!("credential:{label}"), "{line}");
+            assert!(
+                got[0].1.starts_with(value) || (value.contains(&got[0].1) && got[0].1.len() >= 16),
+                "{line}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn credential_near_misses() {
+        let h36 = "C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP";
+        assert_eq!(
+            one(&format!("ghp_{h36}")),
+            hit("credential:github", &format!("ghp_{h36}"))
+        );
+        for no in [
+            &format!("ghp_{}", &h36[1..]),
+            "xghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP",
+            "sk-this-is-not-a-key-at-all-but-words",
+            "AIzaSyA-short",
+            "npm_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CPx",
+            "SK0123456789abcdef0123456789abcde",
+            "key-ABCDEF0123456789abcdef0123456789",
+            "-----BEGIN CERTIFICATE-----MIIB-----END CERTIFICATE-----",
+            "https://api.example.com/v1/users",
+            "https://host:8443/path",
+            "sig=abc",
+            "xoxb-short",
+            "glpat-short",
+            "SG.abc.def",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/121.0",
+        ] {
+            assert_eq!(one(no), vec![], "{no}");
+        }
+        // The same 40-byte run is an AWS secret once the value names it.
+        assert_eq!(
+            one("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            hit(
+                "credential:aws_secret",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+            )
+        );
+    }
+
+    #[test]
+    fn iban_is_pii() {
+        assert_eq!(
+            one("pay to DE89 3704 0044 0532 0130 00 today"),
+            hit("iban", "DE89 3704 0044 0532 0130 00")
+        );
+        assert_eq!(
+            one("GB82WEST12345698765432"),
+            hit("iban", "GB82WEST12345698765432")
+        );
+        for no in ["DE89 3704 0044 0532 0130 01", "DE89370400440532013000X"] {
+            assert_eq!(one(no), vec![], "{no}");
+        }
+    }
+
+    #[test]
+    fn generic_secret_only_for_span_unless_configured() {
+        let d = all();
+        let text = "session=Zx81kLq0PmN3vB7rT5yW2sD4; theme=dark";
+        assert_eq!(d.find(text), vec![]);
+        let span: Vec<_> = d
+            .find_for_span(text)
+            .iter()
+            .map(|h| (h.label, &text[h.start..h.end]))
+            .collect();
+        assert_eq!(span, [("generic_secret", "Zx81kLq0PmN3vB7rT5yW2sD4")]);
+        let uuid = "123e4567-e89b-12d3-a456-426614174000";
+        assert_eq!(d.find_for_span(uuid)[0].label, "generic_secret");
+        let cfg: DetectorsConfig =
+            serde_json::from_value(serde_json::json!({"generic_secret": "remove"})).unwrap();
+        let d = Detectors::compile(&cfg, "detectors", false).unwrap();
+        assert_eq!(d.find(text)[0].action, &Act::Remove);
+        let cfg: DetectorsConfig =
+            serde_json::from_value(serde_json::json!({"credential": "off"})).unwrap();
+        let d = Detectors::compile(&cfg, "detectors", false).unwrap();
+        assert_eq!(
+            found(&d, "ghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP"),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn credential_masks_name_the_format() {
+        let text = "t=npm_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP";
+        assert_eq!(
+            mask(&all().find(text)[0], text),
+            "[REDACTED:credential:npm]"
+        );
     }
 
     #[test]

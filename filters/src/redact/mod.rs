@@ -3,6 +3,8 @@
 //! minter (scoped to the request's tenant) and the request's counters.
 
 pub mod baggage;
+pub mod detect_credentials;
+pub mod detect_scan;
 pub mod detectors;
 pub mod headers;
 pub mod pct;
