@@ -121,7 +121,7 @@ image_test() {
 }
 
 # cargo-fuzz targets in filters/fuzz (its own workspace, nightly toolchain).
-FUZZ_TARGETS=(trace_context baggage identity url detectors tokens config pipeline)
+FUZZ_TARGETS=(trace_context baggage identity url detectors detectors_diff tokens config pipeline)
 # Seconds per target inside `./build.sh test`: 8 targets x 20 s stays
 # under 3 minutes of fuzzing, enough for a regression on a seed to fail CI.
 FUZZ_TEST_SECONDS=20

@@ -2,6 +2,8 @@
 //! seed corpora stay readable), the published test keys, and secrets the
 //! fuzzer cannot predict, for "a planted secret never comes out" checks.
 
+pub mod oracle;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use tracesafe_filters::redact::detectors::{Detectors, DetectorsConfig};
@@ -117,10 +119,28 @@ pub enum Kind {
     Bearer,
     Phone,
     ApiKey,
+    /// Vendor tokens of the `credential` detector, one per family.
+    Github,
+    GithubPat,
+    Gitlab,
+    Slack,
+    Stripe,
+    Google,
+    OpenAi,
+    Anthropic,
+    Npm,
+    SendGrid,
+    Twilio,
+    Shopify,
+    HuggingFace,
+    Vault,
+    DigitalOcean,
+    PrivateKey,
+    Iban,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 25] = [
         Kind::Email,
         Kind::Card,
         Kind::Ssn,
@@ -129,6 +149,23 @@ impl Kind {
         Kind::Bearer,
         Kind::Phone,
         Kind::ApiKey,
+        Kind::Github,
+        Kind::GithubPat,
+        Kind::Gitlab,
+        Kind::Slack,
+        Kind::Stripe,
+        Kind::Google,
+        Kind::OpenAi,
+        Kind::Anthropic,
+        Kind::Npm,
+        Kind::SendGrid,
+        Kind::Twilio,
+        Kind::Shopify,
+        Kind::HuggingFace,
+        Kind::Vault,
+        Kind::DigitalOcean,
+        Kind::PrivateKey,
+        Kind::Iban,
     ];
 
     pub fn pick(b: u8) -> Kind {
@@ -169,7 +206,61 @@ pub fn secret(kind: Kind, salt: u64) -> String {
         Kind::Bearer => format!("Bearer tok-{salt:016x}-x9"),
         Kind::Phone => format!("+1415{:07}", salt % 10_000_000),
         Kind::ApiKey => format!("sk_live_{salt:016x}"),
+        Kind::Github => format!("ghp_{}", chars(salt, 36, ALNUM)),
+        Kind::GithubPat => format!(
+            "github_pat_11{}_{}",
+            chars(salt, 20, UPPER_DIGITS),
+            chars(!salt, 59, ALNUM)
+        ),
+        Kind::Gitlab => format!("glpat-{}", chars(salt, 20, ALNUM)),
+        Kind::Slack => format!(
+            "xoxb-{}-{}-{}",
+            chars(salt, 12, DIGITS),
+            chars(!salt, 13, DIGITS),
+            chars(salt >> 7, 24, ALNUM)
+        ),
+        Kind::Stripe => format!("rk_live_51{}", chars(salt, 40, ALNUM)),
+        Kind::Google => format!("AIza{}", chars(salt, 35, ALNUM)),
+        Kind::OpenAi => format!("sk-proj-{}", chars(salt, 64, ALNUM)),
+        Kind::Anthropic => format!("sk-ant-api03-{}", chars(salt, 90, ALNUM)),
+        Kind::Npm => format!("npm_{}", chars(salt, 36, ALNUM)),
+        Kind::SendGrid => format!("SG.{}.{}", chars(salt, 22, ALNUM), chars(!salt, 43, ALNUM)),
+        Kind::Twilio => format!("SK{}", chars(salt, 32, HEX)),
+        Kind::Shopify => format!("shpat_{}", chars(salt, 32, HEX)),
+        Kind::HuggingFace => format!("hf_{}", chars(salt, 34, &ALNUM[10..])),
+        Kind::Vault => format!("hvs.{}", chars(salt, 90, ALNUM)),
+        Kind::DigitalOcean => format!("dop_v1_{}", chars(salt, 64, HEX)),
+        Kind::PrivateKey => format!(
+            "-----BEGIN RSA PRIVATE KEY-----{}-----END RSA PRIVATE KEY-----",
+            chars(salt, 64, ALNUM)
+        ),
+        Kind::Iban => {
+            // DE: 8-digit bank code, 10-digit account, mod-97 check digits.
+            let bban = format!("{:018}", salt % 1_000_000_000_000_000_000);
+            let rem = format!("{bban}131400")
+                .bytes()
+                .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
+            format!("DE{:02}{bban}", 98 - rem)
+        }
     }
+}
+
+const DIGITS: &[u8] = b"0123456789";
+const HEX: &[u8] = b"0123456789abcdef";
+const UPPER_DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` bytes of `set` drawn from `salt` (xorshift).
+fn chars(salt: u64, n: usize, set: &[u8]) -> String {
+    let mut x = salt | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(set[(x % set.len() as u64) as usize])
+        })
+        .collect()
 }
 
 /// The Luhn check digit that makes `payload` + digit valid.

@@ -100,11 +100,11 @@ impl<'a> Redactor<'a> {
         }
     }
 
-    /// A header value for the span record: clean or redacted as the
-    /// detectors say ([`Redactor::scan_raw`]), `None` when a `remove`
-    /// detector hit.
+    /// A header value for the span record (the user agent): clean or
+    /// redacted as the span-bound detectors say ([`Redactor::scan_raw`],
+    /// with `generic_secret`), `None` when a `remove` detector hit.
     pub fn clean(&mut self, value: &str) -> Option<Clean> {
-        match self.scan_raw(value, pct::is_header_text) {
+        match self.scan_raw_with(value, pct::is_header_text, true) {
             ScanOutcome::Clean => Some(Clean::new(value)),
             ScanOutcome::Replace(v) => Some(Clean::new(v)),
             ScanOutcome::Remove => None,
@@ -123,23 +123,42 @@ impl<'a> Redactor<'a> {
     /// and every byte `safe` rejects escaped again (so a decoded CR/LF
     /// never reaches a header).
     pub fn scan_raw(&mut self, value: &str, safe: fn(u8) -> bool) -> ScanOutcome {
+        self.scan_raw_with(value, safe, false)
+    }
+
+    fn scan_raw_with(&mut self, value: &str, safe: fn(u8) -> bool, for_span: bool) -> ScanOutcome {
         if !value.contains('%') {
-            return self.scan(value);
+            return self.scan_with(value, for_span);
         }
         let decoded = pct::decode_lossy(value.as_bytes(), false);
         if decoded == value {
-            return self.scan(value);
+            return self.scan_with(value, for_span);
         }
-        match self.scan(&decoded) {
+        match self.scan_with(&decoded, for_span) {
             ScanOutcome::Replace(v) => ScanOutcome::Replace(pct::encode(&v, safe)),
             other => other,
         }
     }
 
-    /// Runs the detectors over one (decoded) value and applies their
-    /// actions; hits are counted per kind.
+    /// Runs the detectors over one (decoded) forwarded value and applies
+    /// their actions; hits are counted per kind.
     pub fn scan(&mut self, value: &str) -> ScanOutcome {
-        let hits = self.detectors.find(value);
+        self.scan_with(value, false)
+    }
+
+    /// [`Redactor::scan`] for a value bound for the span record only (path
+    /// segments, query values): `generic_secret` runs too.
+    pub fn scan_for_span(&mut self, value: &str) -> ScanOutcome {
+        self.scan_with(value, true)
+    }
+
+    fn scan_with(&mut self, value: &str, for_span: bool) -> ScanOutcome {
+        let detectors = self.detectors;
+        let hits = if for_span {
+            detectors.find_for_span(value)
+        } else {
+            detectors.find(value)
+        };
         if hits.is_empty() {
             return ScanOutcome::Clean;
         }
@@ -223,6 +242,25 @@ mod tests {
                 .map(|c| c.as_str().to_string()),
             Some("app ([REDACTED:email])".into())
         );
+    }
+
+    #[test]
+    fn span_bound_values_also_mask_generic_secrets() {
+        let d = detectors(serde_json::json!({}));
+        let mut r = Redactor::new(&d, None, Metrics::default());
+        let ua = "MyApp/1.0 (token Zx81kLq0PmN3vB7rT5yW2sD4) curl/8.5.0";
+        assert_eq!(
+            r.clean(ua).map(|c| c.as_str().to_string()),
+            Some("MyApp/1.0 (token [REDACTED:generic_secret]) curl/8.5.0".into())
+        );
+        assert_eq!(r.scan(ua), ScanOutcome::Clean);
+        assert_eq!(
+            r.scan_for_span("ghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP"),
+            ScanOutcome::Replace("[REDACTED:credential:github]".into())
+        );
+        let m = r.into_metrics();
+        assert_eq!(m.get(Metric::DetectorHits(DetectorKind::GenericSecret)), 1);
+        assert_eq!(m.get(Metric::DetectorHits(DetectorKind::Credential)), 1);
     }
 
     #[test]

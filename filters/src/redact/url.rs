@@ -376,22 +376,25 @@ impl UrlPolicy {
         let mut out = Vec::with_capacity(segs.len());
         for raw in segs {
             let decoded = pct::decode_lossy(raw.as_bytes(), false);
-            let (rseg, pseg) = match &self.auto_ids {
-                Some(act) if is_id(&decoded) => (
-                    "{id}".to_string(),
-                    match act {
-                        PathAct::Tokenize(ns) => r.token(ns, decoded.as_bytes()),
-                        PathAct::Keep | PathAct::Redact => REDACTED.to_string(),
-                    },
-                ),
-                _ if self.scan && !raw.is_empty() => match r.scan(&decoded) {
-                    ScanOutcome::Clean => (raw.to_string(), raw.to_string()),
-                    ScanOutcome::Remove => ("{redacted}".to_string(), REDACTED.to_string()),
+            let scanned = match &self.auto_ids {
+                Some(act) if is_id(&decoded) => Some(id_segment(act, &decoded, r)),
+                _ if self.scan && !raw.is_empty() => match r.scan_for_span(&decoded) {
+                    ScanOutcome::Clean => None,
+                    ScanOutcome::Remove => Some(("{redacted}".to_string(), REDACTED.to_string())),
                     ScanOutcome::Replace(v) => {
-                        ("{redacted}".to_string(), pct::encode(&v, pct::is_url_safe))
+                        Some(("{redacted}".to_string(), pct::encode(&v, pct::is_url_safe)))
                     }
                 },
-                _ => (raw.to_string(), raw.to_string()),
+                _ => None,
+            };
+            // A route keeps only plain words: any other segment may be an
+            // unknown secret, so it is an id.
+            let (rseg, pseg) = match (scanned, &self.auto_ids) {
+                (Some(seg), _) => seg,
+                (None, Some(act)) if !raw.is_empty() && !is_plain_word(&decoded) => {
+                    id_segment(act, &decoded, r)
+                }
+                (None, _) => (raw.to_string(), raw.to_string()),
             };
             route.push(rseg);
             out.push(pseg);
@@ -451,15 +454,15 @@ impl UrlPolicy {
 /// (`4111+1111+1111+1111`).
 fn scan_query_text(raw: &str, r: &mut Redactor<'_>) -> ScanOutcome {
     if !raw.contains('+') {
-        return r.scan(&pct::decode_lossy(raw.as_bytes(), false));
+        return r.scan_for_span(&pct::decode_lossy(raw.as_bytes(), false));
     }
     let literal = pct::decode_lossy(raw.as_bytes(), false);
-    let (replaced, text) = match r.scan(&literal) {
+    let (replaced, text) = match r.scan_for_span(&literal) {
         ScanOutcome::Remove => return ScanOutcome::Remove,
         ScanOutcome::Clean => (false, literal),
         ScanOutcome::Replace(s) => (true, s),
     };
-    match r.scan(&text.replace('+', " ")) {
+    match r.scan_for_span(&text.replace('+', " ")) {
         ScanOutcome::Clean if replaced => ScanOutcome::Replace(text),
         other => other,
     }
@@ -556,6 +559,23 @@ fn is_scheme(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic())
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
+/// `{id}` in the route; `REDACTED` or the token in `url.path`.
+fn id_segment(act: &PathAct, decoded: &str, r: &mut Redactor<'_>) -> (String, String) {
+    let path = match act {
+        PathAct::Tokenize(ns) => r.token(ns, decoded.as_bytes()),
+        PathAct::Keep | PathAct::Redact => REDACTED.to_string(),
+    };
+    ("{id}".to_string(), path)
+}
+
+/// A segment an automatic route may keep: 1 to 32 of `a-z 0-9 - _ .`
+/// (detectors and `generic_secret` run before this).
+pub fn is_plain_word(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
 }
 
 /// An id-like segment: 4+ digits, a UUID, or 16+ hex characters.
@@ -682,6 +702,39 @@ mod tests {
             url(&p, "/mail/alice%40example.com").path,
             "/mail/alice%40example.com"
         );
+    }
+
+    #[test]
+    fn automatic_routes_keep_only_plain_words() {
+        let p = policy(serde_json::json!({"auto_ids": "redact"}));
+        let u = url(
+            &p,
+            "/api/v1.2/ghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP/Profile/s/Zx81kLq0PmN3vB7rT5yW2sD4/ok/",
+        );
+        assert_eq!(
+            u.route.as_deref(),
+            Some("/api/v1.2/{redacted}/{id}/s/{redacted}/ok/")
+        );
+        assert_eq!(
+            u.path,
+            "/api/v1.2/[REDACTED:credential:github]/REDACTED/s/[REDACTED:generic_secret]/ok/"
+        );
+        // Without automatic ids there is no route; high-entropy segments
+        // are still masked in `url.path`.
+        let u = url(
+            &policy(serde_json::json!({})),
+            "/s/Zx81kLq0PmN3vB7rT5yW2sD4",
+        );
+        assert_eq!(u.path, "/s/[REDACTED:generic_secret]");
+        for (s, plain) in [
+            ("orders", true),
+            ("v1.2_x-y", true),
+            ("Orders", false),
+            ("", false),
+            (&"a".repeat(33), false),
+        ] {
+            assert_eq!(is_plain_word(s), plain, "{s}");
+        }
     }
 
     #[test]
