@@ -186,7 +186,12 @@ fn starts_with_ci(t: &[u8], i: usize, p: &[u8]) -> bool {
 /// A credential starting at `i` (the start of a word): `(end, label)`.
 pub fn at_word(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
     let first = *t.get(i)?;
-    if may_start(first) {
+    // Every shape is 24+ bytes long: most words stop here.
+    let long = run(t, i, |b| {
+        b.is_ascii_alphanumeric() || b"_-.=+/".contains(&b)
+    }) - i
+        >= 24;
+    if long && may_start(first) {
         for fmt in FORMATS.iter().filter(|f| f.prefix.first() == Some(&first)) {
             if t.get(i..i + fmt.prefix.len()) != Some(fmt.prefix) {
                 continue;

@@ -384,10 +384,18 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
     let mut push = |slot: usize, start: usize, end: usize, label: &'static str| {
         out.push((slot, start, end, label));
     };
-    let aws_context = is_on(CREDENTIAL) && creds::aws_context(t);
+    let mut aws_context: Option<bool> = None;
     let mut email_floor = 0;
     let mut generic_until = 0;
-    for (i, &b) in t.iter().enumerate() {
+    let mut next = 0;
+    while let Some(&b) = t.get(next) {
+        let i = next;
+        // Nothing begins inside a run of letters and digits: skip to its end.
+        next = if b.is_ascii_alphanumeric() {
+            scan::run(t, i, |c| c.is_ascii_alphanumeric())
+        } else {
+            i + 1
+        };
         let p = prev(t, i);
         let word_start = is_word(b) && !p.is_some_and(is_word);
         if is_on(CREDENTIAL) {
@@ -398,8 +406,8 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
                     }
                 }
             }
-            if aws_context {
-                if let Some(end) = creds::aws_secret(t, i) {
+            if let Some(end) = creds::aws_secret(t, i) {
+                if *aws_context.get_or_insert_with(|| creds::aws_context(t)) {
                     push(CREDENTIAL, i, end, "credential:aws_secret");
                 }
             }
