@@ -8,7 +8,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tracesafe_filters::redact::baggage::{Baggage, BaggageConfig, BaggagePolicy, MAX_BYTES, MAX_MEMBERS};
+use tracesafe_filters::redact::baggage::{
+    Baggage, BaggageConfig, BaggagePolicy, MAX_BYTES, MAX_MEMBERS,
+};
 use tracesafe_filters::redact::detectors::Detectors;
 use tracesafe_filters::redact::headers::{self, HeaderOp};
 use tracesafe_filters::redact::pct;

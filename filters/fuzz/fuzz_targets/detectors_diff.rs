@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tracesafe_filters::detectors::{Detectors, DetectorsConfig};
+use tracesafe_filters::redact::detectors::{Detectors, DetectorsConfig};
 use tracesafe_fuzz::oracle::Oracle;
 
 fn fixture() -> &'static (Oracle, Detectors) {

@@ -12,12 +12,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tracesafe_filters::redact::baggage::{MAX_BYTES, MAX_MEMBERS};
 use tracesafe_filters::cli::explain::apply;
-use tracesafe_filters::redact::headers::{Header, HeaderOp};
 use tracesafe_filters::host::SeededEntropy;
-use tracesafe_filters::span::otlp::{self, Resource};
+use tracesafe_filters::redact::baggage::{MAX_BYTES, MAX_MEMBERS};
+use tracesafe_filters::redact::headers::{Header, HeaderOp};
 use tracesafe_filters::redact::pct;
+use tracesafe_filters::span::otlp::{self, Resource};
 use tracesafe_filters::trace::traceparent::TraceParent;
 use tracesafe_filters::{Engine, RequestInput, ResponseInput};
 use tracesafe_fuzz::{contains, env, filler, lines, salt, secret, Kind, API_KEY_DETECTOR};

@@ -8,7 +8,7 @@ use tracesafe_filters::redact::headers::{self, Header, HeaderOp};
 use tracesafe_filters::redact::ScanOutcome;
 use tracesafe_filters::trace::traceparent::{TraceParent, KNOWN_FLAGS};
 use tracesafe_filters::trace::tracestate::{self, TraceState, MAX_MEMBERS};
-use tracesafe_filters::{b3, jaeger};
+use tracesafe_filters::trace::{b3, jaeger};
 use tracesafe_fuzz::lines;
 
 fn as_headers(ops: &[HeaderOp]) -> Vec<Header> {

@@ -6,8 +6,8 @@ pub mod oracle;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use tracesafe_filters::redact::detectors::{Detectors, DetectorsConfig};
 use tracesafe_filters::host::StaticProperties;
+use tracesafe_filters::redact::detectors::{Detectors, DetectorsConfig};
 use tracesafe_filters::redact::token::{Keyring, KeysConfig};
 use tracesafe_filters::{DetectorKind, Header};
 
