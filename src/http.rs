@@ -8,7 +8,7 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
 use tracesafe_filters::span::{SpanKind, SpanRecord};
-use tracesafe_filters::{Engine, HeaderOp, Properties, RequestInput, ResponseInput};
+use tracesafe_filters::{Engine, HeaderOp, Properties, RequestInput, ResponseInput, TraceContext};
 
 pub struct Request {
     engine: Rc<Engine>,
@@ -21,6 +21,8 @@ pub struct Request {
     tenant: Option<Vec<u8>>,
     /// This hop's span, between request headers and the end of the stream.
     span: Option<SpanRecord>,
+    /// This hop's trace context, for the response (`traceresponse`).
+    trace: Option<TraceContext>,
     status: Option<u16>,
 }
 
@@ -39,6 +41,7 @@ impl Request {
             policy: 0,
             tenant: None,
             span: None,
+            trace: None,
             status: None,
         }
     }
@@ -77,6 +80,7 @@ impl HttpContext for Request {
         self.stats.record(&outcome);
         self.policy = outcome.policy.index;
         self.tenant = outcome.tenant;
+        self.trace = outcome.trace;
         if self.sink.is_some() {
             self.span = outcome.span;
         }
@@ -89,6 +93,7 @@ impl HttpContext for Request {
             headers: &headers,
             tenant: self.tenant.as_deref(),
             policy: self.policy,
+            trace: self.trace.as_ref(),
         });
         for op in &outcome.ops {
             match op {

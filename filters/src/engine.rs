@@ -192,6 +192,8 @@ pub struct ResponseInput<'a> {
     pub tenant: Option<&'a [u8]>,
     /// [`Selected::index`] of the request: the response gets the same policy.
     pub policy: usize,
+    /// [`RequestOutcome::trace`] of the request (`traceresponse: emit`).
+    pub trace: Option<&'a TraceContext>,
 }
 
 /// What the adapter must do to the response headers.
@@ -374,9 +376,10 @@ impl Engine {
         let tenant = self.tenant(input.headers, &bag);
         let minter = self.keyring.as_ref().map(|k| k.minter(tenant.as_deref()));
         let mut r = Redactor::new(&policy.detectors, minter, metrics);
-        let (trace_ops, trace) = policy
-            .trace
-            .apply(input.headers, direction, entropy, &mut r);
+        let (trace_ops, trace) =
+            policy
+                .trace
+                .apply(input.headers, direction, input.now_ns, entropy, &mut r);
         ops.extend(trace_ops);
         let header_ops =
             policy
@@ -436,11 +439,17 @@ impl Engine {
     pub fn on_response(&self, input: &ResponseInput<'_>) -> ResponseOutcome {
         let policy = self.policies.get(input.policy);
         let minter = self.keyring.as_ref().map(|k| k.minter(input.tenant));
-        let mut r = Redactor::new(&policy.detectors, minter, Metrics::default());
-        let ops =
-            policy
-                .response_headers
-                .apply(input.headers, &mut r, Metric::ResponseHeadersRemoved);
+        let mut metrics = Metrics::default();
+        let mut ops = policy
+            .trace
+            .on_response(input.headers, input.trace, &mut metrics);
+        let mut r = Redactor::new(&policy.detectors, minter, metrics);
+        // Header policy after the traceresponse ops, so an explicit removal wins.
+        ops.extend(policy.response_headers.apply(
+            input.headers,
+            &mut r,
+            Metric::ResponseHeadersRemoved,
+        ));
         ResponseOutcome {
             ops,
             metrics: r.into_metrics(),
@@ -696,6 +705,7 @@ mod tests {
             ]),
             tenant: Some(b"globex"),
             policy: 0,
+            trace: None,
         });
         assert_eq!(
             out.ops,
@@ -707,6 +717,46 @@ mod tests {
         );
         assert_eq!(out.metrics.get(Metric::ResponseHeadersRemoved), 2);
         assert_eq!(out.metrics.get(Metric::HeadersRemoved), 0);
+    }
+
+    #[test]
+    fn traceresponse_is_decided_with_the_requests_context() {
+        let hs_in = hs(&[(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )]);
+        let resp = hs(&[(":status", "200"), ("traceresponse", "junk")]);
+        let respond = |json: &[u8]| {
+            let engine = Engine::from_json(json).unwrap();
+            let out = run(&engine, &hs_in, &StaticProperties::default());
+            let ctx = out.trace.unwrap();
+            let r = engine.on_response(&ResponseInput {
+                headers: &resp,
+                tenant: None,
+                policy: 0,
+                trace: Some(&ctx),
+            });
+            (r, crate::trace::ids::to_hex(&ctx.span_id))
+        };
+        let (out, span) = respond(br#"{"direction":"inbound","trace":{"traceresponse":"emit"}}"#);
+        assert_eq!(
+            out.ops,
+            vec![HeaderOp::Set(
+                "traceresponse".into(),
+                format!("00-0af7651916cd43dd8448eb211c80319c-{span}-01").into_bytes()
+            )]
+        );
+        let (out, _) = respond(br#"{"direction":"inbound"}"#);
+        assert_eq!(out.ops, vec![HeaderOp::Remove("traceresponse".into())]);
+        assert_eq!(out.metrics.get(Metric::TraceresponseInvalid), 1);
+        // An explicit response header removal wins over emit.
+        let (out, _) = respond(
+            br#"{"direction":"inbound","trace":{"traceresponse":"emit"},"response_headers":{"remove":["traceresponse"]}}"#,
+        );
+        assert_eq!(
+            out.ops.last(),
+            Some(&HeaderOp::Remove("traceresponse".into()))
+        );
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub enum Metric {
     TraceparentInvalid,
     /// Continued traces whose tracestate was invalid and dropped.
     TracestateInvalid,
+    /// tracestate members dropped because an earlier member had their key.
+    TracestateDuplicatesDropped,
+    /// Response `traceresponse` fields removed as invalid (`pass` mode).
+    TraceresponseInvalid,
     /// x-request-id values generated (`request_id: generate`).
     RequestIdsGenerated,
     /// Ids not generated because the host's randomness failed; the request
@@ -91,6 +95,8 @@ impl Metric {
         Metric::TracesRestarted,
         Metric::TraceparentInvalid,
         Metric::TracestateInvalid,
+        Metric::TracestateDuplicatesDropped,
+        Metric::TraceresponseInvalid,
         Metric::RequestIdsGenerated,
         Metric::IdGenerationFailures,
         Metric::UnknownRoutePolicy,
@@ -137,6 +143,8 @@ impl Metric {
             Metric::TracesRestarted => "traces_restarted",
             Metric::TraceparentInvalid => "traceparent_invalid",
             Metric::TracestateInvalid => "tracestate_invalid",
+            Metric::TracestateDuplicatesDropped => "tracestate_duplicates_dropped",
+            Metric::TraceresponseInvalid => "traceresponse_invalid",
             Metric::RequestIdsGenerated => "request_ids_generated",
             Metric::IdGenerationFailures => "id_generation_failures",
             Metric::UnknownRoutePolicy => "route_policy_unknown",

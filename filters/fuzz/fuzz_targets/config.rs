@@ -64,6 +64,7 @@ fuzz_target!(|data: &[u8]| {
             headers: &resp.headers,
             tenant: out.tenant.as_deref(),
             policy: out.policy.index,
+            trace: out.trace.as_ref(),
         });
     }
     let _ = explain::explain(

@@ -268,6 +268,7 @@ fn run(engine: &Engine, data: &[u8], carrier: u8, kind: u8, flags: u8, split: u8
         headers: &response,
         tenant: out.tenant.as_deref(),
         policy: out.policy.index,
+        trace: out.trace.as_ref(),
     });
     check_ops(&resp.ops);
     if matches!(carrier % 9, 0 | 1 | 6) {

@@ -172,6 +172,15 @@ pub struct TraceConfig {
     /// Who writes traceparent/tracestate: tracesafe, or Envoy's own tracer.
     #[serde(default)]
     pub trace_context: TraceContextOwner,
+    /// `X-Amzn-Trace-Id` fields besides Root, Parent and Sampled (such as
+    /// `Lineage`) forwarded when the trace continues. They can carry data,
+    /// so none by default. Needs `xray` in `propagation`.
+    #[serde(default)]
+    pub xray_keep_fields: Vec<String>,
+    /// The W3C Level 2 `traceresponse` response header: `pass` (only a
+    /// valid value), `strip`, or `emit` (set it on SERVER hops).
+    #[serde(default)]
+    pub traceresponse: TraceResponseMode,
 }
 
 impl Default for TraceConfig {
@@ -184,6 +193,8 @@ impl Default for TraceConfig {
             tracestate_deny_keys: Vec::new(),
             request_id: RequestIdMode::default(),
             trace_context: TraceContextOwner::default(),
+            xray_keep_fields: Vec::new(),
+            traceresponse: TraceResponseMode::default(),
         }
     }
 }
@@ -204,6 +215,21 @@ pub enum PropagationFormat {
     B3Multi,
     /// Jaeger `uber-trace-id`.
     Jaeger,
+    /// AWS X-Ray `X-Amzn-Trace-Id`.
+    Xray,
+}
+
+/// `trace.traceresponse`: what reaches the downstream in `traceresponse`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceResponseMode {
+    /// Forward a valid Level 2 value; remove (and count) anything else.
+    #[default]
+    Pass,
+    /// Remove it: internal trace ids stay inside (edge routes).
+    Strip,
+    /// On SERVER hops, set it to this hop's span.
+    Emit,
 }
 
 /// `trace.sampling`: a ratio, or a fixed decision.

@@ -241,6 +241,7 @@ mod tests {
             ]),
             tenant: None,
             policy: 0,
+            trace: None,
         });
         assert_eq!(
             resp.ops,
@@ -269,6 +270,7 @@ mod tests {
             headers: &hs(&[("set-cookie", "a=1")]),
             tenant: None,
             policy: 0,
+            trace: None,
         });
         assert_eq!(resp.ops, vec![HeaderOp::Remove("set-cookie".into())]);
     }
@@ -405,6 +407,10 @@ mod tests {
                 "uber-trace-id",
                 "80f198ee56343ba864fe8b2a57d3eff7:e457b5a2e4d86bd1:0:1",
             ),
+            (
+                "x-amzn-trace-id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Lineage=a:1",
+            ),
             ("x-request-id", "7f2c-internal"),
             ("authorization", "Bearer abcdefghijklmnop1"),
             ("x-forwarded-client-cert", "By=spiffe://td/ns/a/sa/b"),
@@ -443,6 +449,14 @@ mod tests {
         );
         assert_eq!(out.metrics.get(Metric::TracesRestarted), 1);
         assert_eq!(out.metrics.get(Metric::BaggageDropped), 4);
+        // No trace id of this mesh goes back to the external caller.
+        let resp = e.on_response(&ResponseInput {
+            headers: &hs(&[(":status", "200"), ("traceresponse", TRACEPARENT)]),
+            tenant: None,
+            policy: 0,
+            trace: Some(&ctx),
+        });
+        assert_eq!(resp.ops, vec![HeaderOp::Remove("traceresponse".into())]);
     }
 
     #[test]
@@ -502,6 +516,7 @@ mod tests {
             headers: &hs(&[("set-cookie", "a=1")]),
             tenant: None,
             policy: 0,
+            trace: None,
         });
         assert!(resp.ops.is_empty());
     }

@@ -64,6 +64,8 @@ pub const MANAGED_HEADERS: &[&str] = &[
     "b3",
     "uber-trace-id",
     "x-request-id",
+    "x-amzn-trace-id",
+    "traceresponse",
 ];
 /// Managed prefixes: B3 multi-header and the legacy baggage carriers.
 pub const MANAGED_PREFIXES: &[&str] = &["x-b3-", "uberctx-", "ot-baggage-"];

@@ -8,10 +8,13 @@ pub mod ids;
 pub mod jaeger;
 pub mod sampling;
 pub mod traceparent;
+pub mod traceresponse;
 pub mod tracestate;
+pub mod xray;
 
 use crate::config::{
     ConfigError, PropagationFormat, RequestIdMode, TraceConfig, TraceContextOwner,
+    TraceResponseMode,
 };
 use crate::engine::{join, Direction};
 use crate::host::Entropy;
@@ -130,6 +133,9 @@ pub struct TracePolicy {
     own_key: Option<String>,
     deny_keys: Vec<String>,
     request_id: RequestIdMode,
+    /// `xray_keep_fields`, lowercase.
+    xray_keep: Vec<String>,
+    traceresponse: TraceResponseMode,
 }
 
 impl TracePolicy {
@@ -139,7 +145,7 @@ impl TracePolicy {
         if cfg.propagation.is_empty() {
             return Err(ConfigError::new(
                 at("propagation"),
-                "list at least one format (tracecontext, b3, b3multi, jaeger)",
+                "list at least one format (tracecontext, b3, b3multi, jaeger, xray)",
             ));
         }
         for (i, f) in cfg.propagation.iter().enumerate() {
@@ -199,6 +205,15 @@ impl TracePolicy {
                 return Err(ConfigError::new(format!("{}[{i}]", at("propagation")), why));
             }
         }
+        check_xray_keep_fields(cfg, &at("xray_keep_fields"))?;
+        if cfg.trace_context == TraceContextOwner::Envoy
+            && cfg.traceresponse == TraceResponseMode::Emit
+        {
+            return Err(ConfigError::new(
+                at("traceresponse"),
+                "\"emit\" has no effect with trace_context \"envoy\": this hop's span id is Envoy's",
+            ));
+        }
         Ok(Self {
             owner: cfg.trace_context,
             propagation: cfg.propagation.clone(),
@@ -207,23 +222,42 @@ impl TracePolicy {
             own_key: cfg.tracestate_key.clone(),
             deny_keys: cfg.tracestate_deny_keys.clone(),
             request_id: cfg.request_id,
+            xray_keep: cfg
+                .xray_keep_fields
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .collect(),
+            traceresponse: cfg.traceresponse,
         })
+    }
+
+    /// The `traceresponse` ops for the response to a request whose context
+    /// at this hop was `trace`.
+    pub fn on_response(
+        &self,
+        headers: &[Header],
+        trace: Option<&TraceContext>,
+        metrics: &mut Metrics,
+    ) -> Vec<HeaderOp> {
+        traceresponse::apply(self.traceresponse, headers, trace, metrics)
     }
 
     /// Decides the trace headers for one request. With `trace_context:
     /// envoy` only x-request-id is handled and no span is recorded: Envoy's
     /// tracer owns the span and its ids are not visible to a filter.
+    /// `now_ns` (Unix time) dates new X-Ray trace ids.
     pub fn apply(
         &self,
         headers: &[Header],
         direction: Option<Direction>,
+        now_ns: u64,
         entropy: &mut dyn Entropy,
         r: &mut Redactor<'_>,
     ) -> (Vec<HeaderOp>, Option<TraceContext>) {
         let mut ops = Vec::new();
         let trace = match self.owner {
             TraceContextOwner::Tracesafe => {
-                self.propagate(headers, direction, entropy, r, &mut ops)
+                self.propagate(headers, direction, now_ns, entropy, r, &mut ops)
             }
             TraceContextOwner::Envoy => None,
         };
@@ -237,6 +271,7 @@ impl TracePolicy {
         &self,
         headers: &[Header],
         direction: Option<Direction>,
+        now_ns: u64,
         entropy: &mut dyn Entropy,
         r: &mut Redactor<'_>,
         ops: &mut Vec<HeaderOp>,
@@ -247,6 +282,11 @@ impl TracePolicy {
         let continued = incoming.filter(|_| !self.restart);
         let ids = ids::random_id::<8>(entropy, &avoid).and_then(|span_id| match continued {
             Some(inc) => Some((inc.trace_id, span_id)),
+            // X-Ray rejects a Root whose first 8 hex digits are not a recent
+            // epoch; the right-most 12 bytes stay random.
+            None if self.propagation.contains(&PropagationFormat::Xray) => {
+                ids::random_id::<16>(entropy, &[]).map(|t| (xray::with_epoch(t, now_ns), span_id))
+            }
             None => ids::random_id::<16>(entropy, &[]).map(|t| (t, span_id)),
         });
         let Some((trace_id, span_id)) = ids else {
@@ -301,6 +341,19 @@ impl TracePolicy {
                     ops.extend(b3::inject_multi(headers, &trace_id, &span_id, sampled))
                 }
                 PropagationFormat::Jaeger => ops.push(jaeger::inject(&trace_id, &span_id, sampled)),
+                PropagationFormat::Xray => {
+                    // Extra fields belong to the caller's trace: only a
+                    // continued one carries them on.
+                    let kept = match continued {
+                        Some(_) if !self.xray_keep.is_empty() => {
+                            xray::kept_fields(headers, &self.xray_keep, |v| {
+                                r.scan_raw(v, pct::is_tracestate_text)
+                            })
+                        }
+                        _ => Vec::new(),
+                    };
+                    ops.push(xray::inject(&trace_id, &span_id, sampled, &kept))
+                }
             }
         }
 
@@ -331,10 +384,16 @@ impl TracePolicy {
         r: &mut Redactor<'_>,
     ) -> TraceState {
         let mut ts = if continues_w3c {
-            TraceState::from_fields(&headers::values(headers, TRACESTATE)).unwrap_or_else(|_| {
-                r.count(Metric::TracestateInvalid, 1);
-                TraceState::default()
-            })
+            match TraceState::from_fields_counted(&headers::values(headers, TRACESTATE)) {
+                Ok((ts, dropped)) => {
+                    r.count(Metric::TracestateDuplicatesDropped, dropped as u64);
+                    ts
+                }
+                Err(_) => {
+                    r.count(Metric::TracestateInvalid, 1);
+                    TraceState::default()
+                }
+            }
         } else {
             TraceState::default()
         };
@@ -378,7 +437,7 @@ impl TracePolicy {
 }
 
 /// The caller's context. Precedence: a valid traceparent, then `b3`, then
-/// `x-b3-*`, then `uber-trace-id`. Every format is read whatever
+/// `x-b3-*`, then `uber-trace-id`, then `X-Amzn-Trace-Id`. Every format is read whatever
 /// `propagation` says, so callers speaking another format stay in the trace.
 fn extract(headers: &[Header], metrics: &mut Metrics) -> Option<Incoming> {
     match TraceParent::from_fields(&headers::values(headers, TRACEPARENT)) {
@@ -405,6 +464,40 @@ fn extract(headers: &[Header], metrics: &mut Metrics) -> Option<Incoming> {
         .map(|s| remote(PropagationFormat::B3, s))
         .or_else(|| b3::extract_multi(headers).map(|s| remote(PropagationFormat::B3Multi, s)))
         .or_else(|| jaeger::extract(headers).map(|s| remote(PropagationFormat::Jaeger, s)))
+        .or_else(|| xray::extract(headers).map(|h| remote(PropagationFormat::Xray, h.span)))
+}
+
+/// `trace.xray_keep_fields`: field names, not Root/Parent/Sampled (always
+/// written), no repeats, and only with `xray` in `propagation`.
+fn check_xray_keep_fields(cfg: &TraceConfig, path: &str) -> Result<(), ConfigError> {
+    let list = &cfg.xray_keep_fields;
+    if !list.is_empty() && !cfg.propagation.contains(&PropagationFormat::Xray) {
+        return Err(ConfigError::new(
+            path,
+            "has no effect unless trace.propagation lists \"xray\"",
+        ));
+    }
+    for (i, key) in list.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        if !xray::is_valid_key(key.as_bytes()) {
+            return Err(ConfigError::new(
+                at,
+                format!(
+                    "{key:?} is not an X-Amzn-Trace-Id field name (1 to 64 of A-Z a-z 0-9 - _)"
+                ),
+            ));
+        }
+        if xray::is_core_key(key) {
+            return Err(ConfigError::new(
+                at,
+                format!("{key:?} is always written by tracesafe; list only other fields"),
+            ));
+        }
+        if list.iter().take(i).any(|k| k.eq_ignore_ascii_case(key)) {
+            return Err(ConfigError::new(at, "field listed twice"));
+        }
+    }
+    Ok(())
 }
 
 fn bad_key(key: &str) -> String {
@@ -423,6 +516,8 @@ mod tests {
 
     const T: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     const P: &str = "00f067aa0ba902b7";
+    /// 2023-11-14T22:13:20Z: epoch seconds 6553f100.
+    const NOW_NS: u64 = 1_700_000_000_000_000_000;
 
     struct Out {
         ops: Vec<HeaderOp>,
@@ -479,7 +574,7 @@ mod tests {
             .collect();
         let detectors = crate::redact::detectors::Detectors::default();
         let mut r = Redactor::new(&detectors, None, Metrics::default());
-        let (ops, trace) = p.apply(&hs, Some(Direction::Inbound), entropy, &mut r);
+        let (ops, trace) = p.apply(&hs, Some(Direction::Inbound), NOW_NS, entropy, &mut r);
         let metrics = r.into_metrics();
         Out {
             ops,
@@ -643,7 +738,7 @@ mod tests {
             ],
         );
         assert_eq!(out.value("tracestate"), "foo=1,bar=2,baz=3");
-        for bad in ["@foo=1", "foo=", "foo=1,foo=2", &"z".repeat(257)] {
+        for bad in ["@foo=1", "foo=", "foo=1,foo=2,@x=1", &"z".repeat(257)] {
             let out = run(
                 "{}",
                 &[("traceparent", &tp(T, P, "00")), ("tracestate", bad)],
@@ -660,6 +755,126 @@ mod tests {
         );
         assert_eq!(out.set("tracestate"), Some(None));
         assert_eq!(out.metrics.get(Metric::TracestateInvalid), 0);
+    }
+
+    #[test]
+    fn tracestate_duplicates_keep_the_first_member() {
+        let out = run(
+            r#"{"trace":{"tracestate_key":"me","tracestate_deny_keys":["secret"]}}"#,
+            &[
+                ("traceparent", &tp(T, P, "01")),
+                ("tracestate", "foo=1,secret=s,bar=2,foo=2"),
+                ("tracestate", "bar=3,baz=4,me=old,me=older"),
+            ],
+        );
+        assert_eq!(
+            out.value("tracestate"),
+            format!("me={},foo=1,bar=2,baz=4", out.span())
+        );
+        assert_eq!(out.metrics.get(Metric::TracestateDuplicatesDropped), 3);
+        assert_eq!(out.metrics.get(Metric::TracestateInvalid), 0);
+    }
+
+    #[test]
+    fn xray_input_continues_the_trace() {
+        const ROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
+        const XT: &str = "5759e988bd862e3fe1be46a994272793";
+        let json = r#"{"trace":{"propagation":["tracecontext","xray"]}}"#;
+        let out = run(
+            json,
+            &[(
+                "X-Amzn-Trace-Id",
+                &format!("Root={ROOT};Parent={P};Sampled=1;Lineage=a87bd80c:1"),
+            )],
+        );
+        let s = out.span();
+        assert_eq!(out.ctx().origin, Origin::Continued(PropagationFormat::Xray));
+        assert_eq!(out.ctx().parent_span_id, ids::from_hex(P.as_bytes()));
+        // Never random: the Root starts with a timestamp.
+        assert_eq!(out.value("traceparent"), tp(XT, &s, "01"));
+        // Unknown fields are dropped by default.
+        assert_eq!(
+            out.value("x-amzn-trace-id"),
+            format!("Root={ROOT};Parent={s};Sampled=1")
+        );
+        // Sampled=? leaves the decision to this hop's sampler.
+        let deferred = [(
+            "x-amzn-trace-id",
+            format!("Root={ROOT};Parent={P};Sampled=?"),
+        )];
+        let hs: Vec<(&str, &str)> = deferred.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let never = run(r#"{"trace":{"propagation":["xray"],"sampling":0}}"#, &hs);
+        assert_eq!(
+            never.value("x-amzn-trace-id"),
+            format!("Root={ROOT};Parent={};Sampled=0", never.span())
+        );
+        let always = run(r#"{"trace":{"propagation":["xray"],"sampling":1}}"#, &hs);
+        assert_eq!(
+            always.value("x-amzn-trace-id"),
+            format!("Root={ROOT};Parent={};Sampled=1", always.span())
+        );
+        // Listed fields are kept in their order, any key case; the others
+        // dropped (the detector scan is tested in xray.rs).
+        let out = run(
+            r#"{"trace":{"propagation":["xray"],"xray_keep_fields":["lineage","Note"]}}"#,
+            &[(
+                "x-amzn-trace-id",
+                &format!("Root={ROOT};Parent={P};Self=x;note=n;Lineage=a87bd80c:1"),
+            )],
+        );
+        assert_eq!(
+            out.value("x-amzn-trace-id"),
+            format!(
+                "Root={ROOT};Parent={};Sampled=1;note=n;Lineage=a87bd80c:1",
+                out.span()
+            )
+        );
+    }
+
+    #[test]
+    fn xray_is_read_after_b3_and_jaeger() {
+        let xray = (
+            "x-amzn-trace-id",
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
+        );
+        let uber = format!("{T}:{P}:0:1");
+        let out = run("{}", &[xray, ("uber-trace-id", &uber)]);
+        assert_eq!(
+            out.ctx().origin,
+            Origin::Continued(PropagationFormat::Jaeger)
+        );
+        let out = run("{}", &[xray, ("traceparent", &tp(T, P, "0x"))]);
+        assert_eq!(out.ctx().origin, Origin::Continued(PropagationFormat::Xray));
+        assert_eq!(out.trace_id(), "5759e988bd862e3fe1be46a994272793");
+    }
+
+    #[test]
+    fn new_traces_with_xray_start_with_the_epoch() {
+        let out = run(r#"{"trace":{"propagation":["xray","tracecontext"]}}"#, &[]);
+        let t = out.trace_id();
+        assert_eq!(&t[..8], "6553f100");
+        assert_eq!(
+            out.value("x-amzn-trace-id"),
+            format!(
+                "Root=1-6553f100-{};Parent={};Sampled=1",
+                &t[8..],
+                out.span()
+            )
+        );
+        // The right-most 12 bytes are random: W3C's random flag holds.
+        assert_eq!(out.value("traceparent"), tp(&t, &out.span(), "03"));
+        // Without xray the id is fully random.
+        assert_ne!(&run("{}", &[]).trace_id()[..8], "6553f100");
+        // A restart under xray gets a dated id too.
+        let out = run(
+            r#"{"trace":{"propagation":["xray"],"restart_trace":true,"xray_keep_fields":["lineage"]}}"#,
+            &[(
+                "x-amzn-trace-id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Lineage=a:1",
+            )],
+        );
+        assert_eq!(&out.trace_id()[..8], "6553f100");
+        assert!(!out.value("x-amzn-trace-id").contains("Lineage"));
     }
 
     #[test]
@@ -1045,6 +1260,30 @@ mod tests {
                 "trace.propagation[1]",
             ),
             (r#"{"trace":{"sampling":2}}"#, "trace.sampling"),
+            (
+                r#"{"trace":{"xray_keep_fields":["lineage"]}}"#,
+                "trace.xray_keep_fields",
+            ),
+            (
+                r#"{"trace":{"propagation":["xray"],"xray_keep_fields":["Lineage","a b"]}}"#,
+                "trace.xray_keep_fields[1]",
+            ),
+            (
+                r#"{"trace":{"propagation":["xray"],"xray_keep_fields":["Root"]}}"#,
+                "trace.xray_keep_fields[0]",
+            ),
+            (
+                r#"{"trace":{"propagation":["xray"],"xray_keep_fields":["Self","self"]}}"#,
+                "trace.xray_keep_fields[1]",
+            ),
+            (
+                r#"{"trace":{"trace_context":"envoy","traceresponse":"emit"}}"#,
+                "trace.traceresponse",
+            ),
+            (
+                r#"{"trace":{"trace_context":"envoy","propagation":["xray"]}}"#,
+                "trace.propagation[0]",
+            ),
         ];
         for (json, path) in cases {
             assert_eq!(compile_err(json).path, path, "{json}");

@@ -1,6 +1,7 @@
 //! W3C Trace Context Level 2 `tracestate`: all fields joined in order,
-//! strict validation (an invalid list is dropped whole), the privacy
-//! deny-list, and this hop's own entry on the left.
+//! strict validation (an invalid list is dropped whole; a repeated key
+//! keeps its first member), the privacy deny-list, and this hop's own entry
+//! on the left.
 
 use crate::redact::ScanOutcome;
 use crate::trace::traceparent::trim_ows;
@@ -24,10 +25,18 @@ pub struct Invalid;
 impl TraceState {
     /// Joins all header fields in order with `,` (RFC 9110 field order) and
     /// parses the list. Empty and whitespace-only members are allowed; any
-    /// invalid member, a duplicate key or more than 32 members invalidates
-    /// the whole list.
+    /// invalid member or more than 32 members invalidates the whole list.
+    /// A repeated key keeps its first (left-most) member.
     pub fn from_fields(fields: &[&[u8]]) -> Result<Self, Invalid> {
+        Self::from_fields_counted(fields).map(|(ts, _)| ts)
+    }
+
+    /// [`TraceState::from_fields`], also returning how many later members
+    /// of a repeated key were dropped (the spec lets a vendor de-duplicate;
+    /// losing every vendor's entry over one repeat would break correlation).
+    pub fn from_fields_counted(fields: &[&[u8]]) -> Result<(Self, usize), Invalid> {
         let mut members: Vec<(String, String)> = Vec::new();
+        let mut dropped = 0;
         for field in fields {
             for raw in field.split(|c| *c == b',') {
                 let member = trim_ows(raw);
@@ -36,7 +45,8 @@ impl TraceState {
                 }
                 let (key, value) = parse_member(member).ok_or(Invalid)?;
                 if members.iter().any(|(k, _)| *k == key) {
-                    return Err(Invalid);
+                    dropped += 1;
+                    continue;
                 }
                 members.push((key, value));
                 if members.len() > MAX_MEMBERS {
@@ -44,7 +54,7 @@ impl TraceState {
                 }
             }
         }
-        Ok(Self { members })
+        Ok((Self { members }, dropped))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -286,10 +296,27 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_are_invalid() {
-        assert_eq!(parse(&["foo=1,foo=1"]), Err(Invalid));
-        assert_eq!(parse(&["foo=1,foo=2"]), Err(Invalid));
-        assert_eq!(parse(&["foo=1", "foo=2"]), Err(Invalid));
+    fn duplicate_keys_keep_the_first_member() {
+        let counted = |fields: &[&str]| {
+            let f: Vec<&[u8]> = fields.iter().map(|s| s.as_bytes()).collect();
+            TraceState::from_fields_counted(&f).map(|(ts, n)| (header(&ts), n))
+        };
+        assert_eq!(counted(&["foo=1,foo=1"]), Ok(("foo=1".into(), 1)));
+        assert_eq!(
+            counted(&["foo=1,bar=2,foo=2"]),
+            Ok(("foo=1,bar=2".into(), 1))
+        );
+        assert_eq!(
+            counted(&["foo=1", "bar=2,foo=3", "foo=4,baz=5"]),
+            Ok(("foo=1,bar=2,baz=5".into(), 2))
+        );
+        assert_eq!(counted(&["foo=1,bar=2"]), Ok(("foo=1,bar=2".into(), 0)));
+        // Otherwise invalid lists are still dropped whole.
+        assert_eq!(counted(&["foo=1,foo=2,@bad=3"]), Err(Invalid));
+        assert_eq!(counted(&["foo=1,foo="]), Err(Invalid));
+        // 32 distinct keys plus repeats is still a valid list.
+        let m32 = members("bar", 32);
+        assert_eq!(counted(&[&m32.join(","), "bar01=x"]).map(|(_, n)| n), Ok(1));
     }
 
     #[test]
