@@ -14,7 +14,7 @@ use crate::redact::headers::{Header, HeaderOp, HeaderPolicy};
 use crate::redact::token::{Keyring, TenantSource};
 use crate::redact::url::{SanitizedUrl, UrlPolicy};
 use crate::redact::{Redactions, Redactor};
-use crate::span::export::ExportConfig;
+use crate::span::export::{ExportConfig, ExportHeaders};
 use crate::span::{self, Clean, SpanFacts, SpanRecord};
 use crate::trace::{TraceContext, TracePolicy};
 
@@ -53,6 +53,8 @@ pub struct Engine {
     direction: DirectionConfig,
     service: ServiceConfig,
     export: Option<ExportConfig>,
+    /// `export.headers`, read from the environment.
+    export_headers: ExportHeaders,
     identity: IdentityPolicy,
     /// `None` when no `keys` are configured (then nothing may tokenize).
     keyring: Option<Keyring>,
@@ -255,8 +257,14 @@ impl Engine {
         errors: &mut Vec<ConfigError>,
     ) -> Option<Self> {
         let mut check = |r: Result<(), ConfigError>| r.map_err(|e| errors.push(e)).is_ok();
+        let mut export_headers = ExportHeaders::default();
         if let Some(export) = &cfg.global.export {
-            check(export.validate("export"));
+            if check(export.validate("export")) {
+                match ExportHeaders::from_env(export, env, "export.headers") {
+                    Ok(h) => export_headers = h,
+                    Err(e) => errors.push(e),
+                }
+            }
         }
         let identity = IdentityPolicy::compile(&cfg.global.identity, "identity")
             .map_err(|e| errors.push(e))
@@ -283,6 +291,7 @@ impl Engine {
             direction: cfg.global.direction,
             service: cfg.global.service.clone(),
             export: cfg.global.export.clone(),
+            export_headers,
             identity: identity?,
             tenant: match (&cfg.global.tenant, tenant) {
                 (Some(_), None) => return None,
@@ -310,6 +319,11 @@ impl Engine {
     /// Span export settings, when spans are exported.
     pub fn export(&self) -> Option<&ExportConfig> {
         self.export.as_ref()
+    }
+
+    /// `export.headers` with their values (secrets: send, never print).
+    pub fn export_headers(&self) -> &ExportHeaders {
+        &self.export_headers
     }
 
     pub fn service(&self) -> &ServiceConfig {

@@ -28,6 +28,9 @@ pub enum Metric {
     SpansDropped,
     /// Spans given up on (non-retryable answer or retries exhausted).
     SpansFailed,
+    /// Spans the collector refused in an accepted export (OTLP partial
+    /// success, `rejected_spans`).
+    SpansRejected,
     /// Export attempts retried.
     ExportRetries,
     /// New traces: no usable incoming context (absent or invalid).
@@ -89,6 +92,7 @@ impl Metric {
         Metric::SpansExported,
         Metric::SpansDropped,
         Metric::SpansFailed,
+        Metric::SpansRejected,
         Metric::ExportRetries,
         Metric::TracesStarted,
         Metric::TracesContinued,
@@ -137,6 +141,7 @@ impl Metric {
             Metric::SpansExported => "spans_exported",
             Metric::SpansDropped => "spans_dropped",
             Metric::SpansFailed => "spans_failed",
+            Metric::SpansRejected => "spans_rejected",
             Metric::ExportRetries => "export_retries",
             Metric::TracesStarted => "traces_started",
             Metric::TracesContinued => "traces_continued",

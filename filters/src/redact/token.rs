@@ -122,6 +122,33 @@ impl fmt::Debug for Keyring {
     }
 }
 
+/// Reads the VM environment variable `var` (named at JSON path `at`). The
+/// errors name the variable, never a value.
+pub(crate) fn read_env(
+    var: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    at: &str,
+) -> Result<String, ConfigError> {
+    let var_ok = var
+        .bytes()
+        .enumerate()
+        .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
+    if var.is_empty() || !var_ok {
+        return Err(ConfigError::new(
+            at,
+            format!("{var:?} is not an environment variable name"),
+        ));
+    }
+    env(var).ok_or_else(|| {
+        ConfigError::new(
+            at,
+            format!(
+                "environment variable {var} is not set (list it in vm_config.environment_variables.host_env_keys)"
+            ),
+        )
+    })
+}
+
 impl Keyring {
     /// Reads and checks every key named in `cfg` through `env` (the VM
     /// environment in the plugin). `path` is the JSON path of `keys`. Errors
@@ -153,23 +180,7 @@ impl Keyring {
                     ),
                 ));
             }
-            let var_ok = var.bytes().enumerate().all(|(i, b)| {
-                b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit())
-            });
-            if var.is_empty() || !var_ok {
-                return Err(ConfigError::new(
-                    at,
-                    format!("{var:?} is not an environment variable name"),
-                ));
-            }
-            let Some(text) = env(var) else {
-                return Err(ConfigError::new(
-                    at,
-                    format!(
-                        "environment variable {var} is not set (list it in vm_config.environment_variables.host_env_keys)"
-                    ),
-                ));
-            };
+            let text = read_env(var, env, &at)?;
             let Ok(bytes) = KEY_BASE64.decode(text.trim()) else {
                 return Err(ConfigError::new(
                     at,

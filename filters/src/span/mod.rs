@@ -3,7 +3,9 @@
 //! header bytes cannot reach a span by accident.
 
 pub mod export;
+pub mod grpc;
 pub mod otlp;
+pub mod otlp_proto;
 
 use crate::identity::spiffe::SpiffeId;
 use crate::identity::Identities;

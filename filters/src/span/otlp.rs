@@ -1,10 +1,11 @@
 //! OTLP/HTTP JSON encoding of span batches (`POST /v1/traces`): lowerCamelCase
 //! fields, ids as lowercase hex, enums as integers, 64-bit integers as
-//! decimal strings.
+//! decimal strings. The span-to-OTLP mapping (flags, kind, status) is shared
+//! with the protobuf encoder in `otlp_proto`.
 
 use crate::config::ServiceConfig;
 use crate::host::Properties;
-use crate::span::{AttrValue, SpanKind, SpanRecord};
+use crate::span::{AttrValue, Link, SpanKind, SpanRecord};
 use crate::trace::ids::to_hex as hex;
 use serde::Serialize;
 
@@ -128,6 +129,56 @@ enum Value {
 const HAS_IS_REMOTE: u32 = 0x100;
 const IS_REMOTE: u32 = 0x200;
 
+/// The instrumentation scope of every exported span.
+pub(crate) const SCOPE_NAME: &str = "tracesafe";
+pub(crate) const SCOPE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The OTLP `flags` of a span. Its parent (app or upstream hop) is always
+/// across a process boundary.
+pub(crate) fn span_flags(s: &SpanRecord) -> u32 {
+    let remote = if s.parent_span_id.is_some() {
+        IS_REMOTE
+    } else {
+        0
+    };
+    u32::from(s.flags) | HAS_IS_REMOTE | remote
+}
+
+/// The OTLP `flags` of a link: a linked context always came from outside.
+pub(crate) fn link_flags(l: &Link) -> u32 {
+    u32::from(l.flags) | HAS_IS_REMOTE | IS_REMOTE
+}
+
+/// OTLP `SpanKind`: SERVER=2, CLIENT=3.
+pub(crate) fn kind_code(kind: SpanKind) -> u8 {
+    match kind {
+        SpanKind::Server => 2,
+        SpanKind::Client => 3,
+    }
+}
+
+/// OTLP `Status.code`: UNSET=0, ERROR=2.
+pub(crate) fn status_code(s: &SpanRecord) -> u8 {
+    if s.error {
+        2
+    } else {
+        0
+    }
+}
+
+/// `partialSuccess.rejectedSpans` of an OTLP/HTTP JSON response (an int64,
+/// so a decimal string, though a number is accepted too); 0 when absent.
+pub fn json_rejected_spans(body: &[u8]) -> u64 {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return 0;
+    };
+    match v.pointer("/partialSuccess/rejectedSpans") {
+        Some(serde_json::Value::String(s)) => s.parse().unwrap_or(0),
+        Some(n) => n.as_u64().unwrap_or(0),
+        None => 0,
+    }
+}
+
 /// Encodes one export request body.
 pub fn encode(resource: &Resource, spans: &[SpanRecord]) -> String {
     let body = Request {
@@ -144,8 +195,8 @@ pub fn encode(resource: &Resource, spans: &[SpanRecord]) -> String {
             },
             scope_spans: [ScopeSpans {
                 scope: Scope {
-                    name: "tracesafe",
-                    version: env!("CARGO_PKG_VERSION"),
+                    name: SCOPE_NAME,
+                    version: SCOPE_VERSION,
                 },
                 spans: spans.iter().map(json_span).collect(),
             }],
@@ -155,22 +206,13 @@ pub fn encode(resource: &Resource, spans: &[SpanRecord]) -> String {
 }
 
 fn json_span(s: &SpanRecord) -> JsonSpan<'_> {
-    // The parent (app or upstream hop) is always across a process boundary.
-    let remote = if s.parent_span_id.is_some() {
-        IS_REMOTE
-    } else {
-        0
-    };
     JsonSpan {
         trace_id: hex(&s.trace_id),
         span_id: hex(&s.span_id),
         parent_span_id: s.parent_span_id.map(|p| hex(&p)),
-        flags: u32::from(s.flags) | HAS_IS_REMOTE | remote,
+        flags: span_flags(s),
         name: &s.name,
-        kind: match s.kind {
-            SpanKind::Server => 2,
-            SpanKind::Client => 3,
-        },
+        kind: kind_code(s.kind),
         start_time_unix_nano: s.start_ns.to_string(),
         end_time_unix_nano: s.end_ns.to_string(),
         attributes: s
@@ -190,11 +232,11 @@ fn json_span(s: &SpanRecord) -> JsonSpan<'_> {
             .map(|l| JsonLink {
                 trace_id: hex(&l.trace_id),
                 span_id: hex(&l.span_id),
-                flags: u32::from(l.flags) | HAS_IS_REMOTE | IS_REMOTE,
+                flags: link_flags(l),
             })
             .collect(),
         status: Status {
-            code: if s.error { 2 } else { 0 },
+            code: status_code(s),
         },
     }
 }
@@ -202,7 +244,6 @@ fn json_span(s: &SpanRecord) -> JsonSpan<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span::Link;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
