@@ -1,13 +1,14 @@
 //! Span export from the root context: finished spans are queued by the
-//! request contexts, and the root's tick sends batches with
-//! `dispatch_http_call`, so export never blocks a request.
+//! request contexts, and the root's tick and each answer send what the
+//! exporter hands out (`dispatch_http_call` or `dispatch_grpc_call`), so
+//! export never blocks a request.
 
 use crate::stats::Stats;
 use proxy_wasm::hostcalls;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tracesafe_filters::span::export::Exporter;
+use tracesafe_filters::span::export::{Call, Exporter};
 use tracesafe_filters::span::SpanRecord;
 use tracesafe_filters::Metrics;
 
@@ -17,12 +18,8 @@ use tracesafe_filters::Metrics;
 pub struct SpanSink {
     exporter: Rc<RefCell<Exporter>>,
     stats: Rc<Stats>,
-}
-
-/// How often the root wakes up to send: often enough that a full batch
-/// leaves quickly, never more often than the flush interval needs.
-pub fn tick_period(flush_interval_ms: u64) -> Duration {
-    Duration::from_millis(flush_interval_ms.clamp(1, 200))
+    /// The tick period last set (0: none yet).
+    tick_ms: Rc<Cell<u64>>,
 }
 
 pub fn now_ms() -> u64 {
@@ -43,55 +40,102 @@ impl SpanSink {
         Self {
             exporter: Rc::new(RefCell::new(exporter)),
             stats,
+            tick_ms: Rc::new(Cell::new(0)),
         }
     }
 
     /// Queues a finished span; a full queue drops it (counted).
     pub fn push(&self, span: SpanRecord) {
         let mut metrics = Metrics::default();
-        match self.exporter.try_borrow_mut() {
-            Ok(mut e) => e.push(span, &mut metrics),
-            Err(_) => metrics.add(tracesafe_filters::Metric::SpansDropped, 1),
+        let tick = match self.exporter.try_borrow_mut() {
+            Ok(mut e) => {
+                e.push(span, &mut metrics);
+                e.tick_ms()
+            }
+            Err(_) => {
+                metrics.add(tracesafe_filters::Metric::SpansDropped, 1);
+                self.tick_ms.get()
+            }
+        };
+        // A batch just filled: shorten the tick (one host call per batch).
+        if tick != self.tick_ms.get() {
+            self.tick_ms.set(tick);
+            let _ = hostcalls::set_tick_period(Duration::from_millis(tick));
         }
         self.stats.record_metrics(&metrics);
     }
 
-    /// Called on the root tick: sends the next batch if one is due.
+    /// Called on the root tick and after each answer: makes every call the
+    /// exporter has due, then applies the tick period it asks for.
     pub fn flush(&self) {
         let Ok(mut e) = self.exporter.try_borrow_mut() else {
             return;
         };
         let now = now_ms();
-        let cfg = e.config().clone();
-        let Some(batch) = e.poll(now) else {
-            return;
-        };
-        let headers = vec![
-            (":method", "POST"),
-            (":path", cfg.path.as_str()),
-            (":authority", cfg.authority()),
-            ("content-type", "application/json"),
-        ];
-        let sent = hostcalls::dispatch_http_call(
-            &cfg.cluster,
-            headers,
-            Some(batch.body.as_bytes()),
-            vec![],
-            Duration::from_millis(cfg.timeout_ms),
-        );
-        if sent.is_err() {
-            let mut metrics = Metrics::default();
-            e.on_response(None, None, now, &mut metrics);
-            self.stats.record_metrics(&metrics);
-        }
-    }
-
-    /// Called from `on_http_call_response` with the collector's answer.
-    pub fn on_response(&self, status: Option<u16>, retry_after_s: Option<u64>) {
         let mut metrics = Metrics::default();
-        if let Ok(mut e) = self.exporter.try_borrow_mut() {
-            e.on_response(status, retry_after_s, now_ms(), &mut metrics);
+        loop {
+            let (id, token) = {
+                let Some(out) = e.next(now) else {
+                    break;
+                };
+                let timeout = Duration::from_millis(out.timeout_ms);
+                let token = match out.call {
+                    Call::Http { cluster, headers } => hostcalls::dispatch_http_call(
+                        cluster,
+                        headers,
+                        Some(out.body),
+                        vec![],
+                        timeout,
+                    ),
+                    Call::Grpc {
+                        upstream,
+                        service,
+                        method,
+                        metadata,
+                    } => hostcalls::dispatch_grpc_call(
+                        upstream,
+                        service,
+                        method,
+                        metadata,
+                        Some(out.body),
+                        timeout,
+                    ),
+                };
+                (out.id, token.ok())
+            };
+            e.dispatched(id, token, now, &mut metrics);
+        }
+        let tick = e.tick_ms();
+        if tick != self.tick_ms.get() {
+            self.tick_ms.set(tick);
+            let _ = hostcalls::set_tick_period(Duration::from_millis(tick));
         }
         self.stats.record_metrics(&metrics);
+    }
+
+    /// An OTLP/HTTP answer (`status` `None`: no response).
+    pub fn on_http_answer(
+        &self,
+        token: u32,
+        status: Option<u16>,
+        retry_after_s: Option<u64>,
+        body: &[u8],
+    ) {
+        let mut metrics = Metrics::default();
+        if let Ok(mut e) = self.exporter.try_borrow_mut() {
+            e.on_http_answer(token, status, retry_after_s, body, now_ms(), &mut metrics);
+        }
+        self.stats.record_metrics(&metrics);
+        self.flush();
+    }
+
+    /// An OTLP/gRPC answer: its status and, when OK, the response message.
+    pub fn on_grpc_answer(&self, token: u32, status: u32, message: &[u8]) {
+        let mut metrics = Metrics::default();
+        if let Ok(mut e) = self.exporter.try_borrow_mut() {
+            e.on_grpc_answer(token, status, message, now_ms(), &mut metrics);
+        }
+        self.stats.record_metrics(&metrics);
+        self.flush();
     }
 }

@@ -8,10 +8,11 @@ mod stats;
 #[cfg(feature = "test-trap")]
 mod test_trap;
 
+use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{ContextType, LogLevel};
+use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 use std::rc::Rc;
-use tracesafe_filters::span::export::Exporter;
+use tracesafe_filters::span::export::{Exporter, MAX_ANSWER_BYTES};
 use tracesafe_filters::span::otlp::Resource;
 use tracesafe_filters::Engine;
 
@@ -34,9 +35,9 @@ struct Root {
 impl Context for Root {
     fn on_http_call_response(
         &mut self,
-        _token: u32,
+        token: u32,
         _headers: usize,
-        _body: usize,
+        body: usize,
         _trailers: usize,
     ) {
         let header = |name: &str| {
@@ -46,8 +47,35 @@ impl Context for Root {
         };
         let status = header(":status").and_then(|s| u16::try_from(s).ok());
         let retry_after = header("retry-after");
+        let body = if body > 0 {
+            hostcalls::get_buffer(
+                BufferType::HttpCallResponseBody,
+                0,
+                body.min(MAX_ANSWER_BYTES),
+            )
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         if let Some(sink) = &self.sink {
-            sink.on_response(status, retry_after);
+            sink.on_http_answer(token, status, retry_after, &body);
+        }
+    }
+
+    fn on_grpc_call_response(&mut self, token: u32, status: u32, size: usize) {
+        // Only an OK answer has a message to read (partial success).
+        let message = if status == 0 && size > 0 {
+            hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, size.min(MAX_ANSWER_BYTES))
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        if let Some(sink) = &self.sink {
+            sink.on_grpc_answer(token, status, &message);
         }
     }
 }
@@ -67,8 +95,11 @@ impl RootContext for Root {
                         engine.service(),
                         &host::HostProperties::new(self.properties.clone()),
                     );
-                    self.set_tick_period(export::tick_period(cfg.flush_interval_ms));
-                    export::SpanSink::new(Exporter::new(cfg.clone(), resource), self.stats.clone())
+                    let exporter =
+                        Exporter::new(cfg.clone(), resource, engine.export_headers().clone());
+                    let sink = export::SpanSink::new(exporter, self.stats.clone());
+                    sink.flush();
+                    sink
                 });
                 self.engine = Some(Rc::new(engine));
                 true
