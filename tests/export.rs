@@ -1,0 +1,115 @@
+//! Span export through real Envoy in each OTLP/HTTP protocol: the same
+//! spans arrive as JSON and as protobuf (decoded by the official types),
+//! and a burst of requests is exported in full.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::collector::Collector;
+use common::{envoy, hostile_envoy, Request, Started};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+fn start(collector: &Collector, export: serde_json::Value) -> common::Envoy {
+    let config = json!({"service": {"name": "shop"}, "export": export});
+    match hostile_envoy(
+        1,
+        collector.port,
+        &config,
+        &[],
+        &envoy::wasm_path(),
+        "FAIL_CLOSED",
+    ) {
+        Started::Ready(e) => e,
+        Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
+    }
+}
+
+/// The exported span of one request with a fixed incoming context, without
+/// its own (random) span id and timestamps.
+fn exported_span(protocol: &str) -> (String, opentelemetry_proto::tonic::trace::v1::ResourceSpans) {
+    let collector = Collector::start();
+    let envoy = start(
+        &collector,
+        json!({"cluster": "collector", "protocol": protocol, "flush_interval_ms": 20}),
+    );
+    let resp = Request::get("/load/users?q=1")
+        .header("traceparent", TRACEPARENT)
+        .send(envoy.port("ingress"))
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    collector.wait_for_spans(1, Duration::from_secs(10));
+    let exports = collector.exports();
+    assert_eq!(exports.len(), 1);
+    let mut rs = exports[0].request.resource_spans[0].clone();
+    for ss in &mut rs.scope_spans {
+        for s in &mut ss.spans {
+            s.span_id.clear();
+            s.start_time_unix_nano = 0;
+            s.end_time_unix_nano = 0;
+        }
+    }
+    (exports[0].content_type.clone(), rs)
+}
+
+#[test]
+fn json_and_protobuf_carry_the_same_spans() {
+    let (json_type, json_rs) = exported_span("http/json");
+    let (proto_type, proto_rs) = exported_span("http/protobuf");
+    assert_eq!(json_type, "application/json");
+    assert_eq!(proto_type, "application/x-protobuf");
+    assert_eq!(json_rs, proto_rs);
+    let span = &proto_rs.scope_spans[0].spans[0];
+    assert_eq!(
+        span.trace_id,
+        vec![
+            0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e,
+            0x47, 0x36
+        ]
+    );
+    assert_eq!(
+        span.parent_span_id,
+        vec![0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]
+    );
+    let resource = proto_rs.resource.unwrap();
+    assert_eq!(resource.attributes[0].key, "service.name");
+}
+
+/// Every span of a burst arrives: batches go out in parallel and on a
+/// short tick while there is a backlog.
+#[test]
+fn a_burst_is_exported_in_full() {
+    const REQUESTS: u64 = 3000;
+    let collector = Collector::start();
+    collector.discard();
+    let envoy = start(
+        &collector,
+        json!({"cluster": "collector", "protocol": "http/protobuf"}),
+    );
+    let request = Request::get("/load")
+        .header("traceparent", TRACEPARENT)
+        .to_bytes();
+    let report = common::load::run(envoy.port("ingress"), &request, REQUESTS, 16);
+    assert_eq!(report.count(200), REQUESTS);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while envoy.counter("spans_exported") < REQUESTS && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "burst: {REQUESTS} requests in {:?}, {} spans exported in {} export requests, {} dropped",
+        report.elapsed,
+        envoy.counter("spans_exported"),
+        collector.requests(),
+        envoy.counter("spans_dropped")
+    );
+    assert_eq!(
+        envoy.counter("spans_exported"),
+        REQUESTS,
+        "{}",
+        envoy.stats()
+    );
+    assert_eq!(envoy.counter("spans_dropped"), 0);
+    assert_eq!(envoy.counter("spans_failed"), 0);
+}
