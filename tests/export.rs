@@ -1,7 +1,7 @@
 //! Span export through real Envoy in each OTLP/HTTP protocol: the same
 //! spans arrive as JSON and as protobuf (decoded by the official types),
 //! and a burst of requests is exported in full.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 
