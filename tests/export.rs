@@ -13,12 +13,20 @@ use std::time::{Duration, Instant};
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 fn start(collector: &Collector, export: serde_json::Value) -> common::Envoy {
+    start_with_env(collector, export, &[])
+}
+
+fn start_with_env(
+    collector: &Collector,
+    export: serde_json::Value,
+    env: &[(&str, &str)],
+) -> common::Envoy {
     let config = json!({"service": {"name": "shop"}, "export": export});
     match hostile_envoy(
         1,
         collector.port,
         &config,
-        &[],
+        env,
         &envoy::wasm_path(),
         "FAIL_CLOSED",
     ) {
@@ -112,4 +120,56 @@ fn a_burst_is_exported_in_full() {
     );
     assert_eq!(envoy.counter("spans_dropped"), 0);
     assert_eq!(envoy.counter("spans_failed"), 0);
+}
+
+/// Export headers come from the VM environment and arrive on every export
+/// request; a partial success is counted as rejected spans.
+#[test]
+fn headers_arrive_and_partial_success_is_counted() {
+    let collector = Collector::start();
+    collector.answer_with(r#"{"partialSuccess":{"rejectedSpans":"1","errorMessage":"too old"}}"#);
+    let envoy = start_with_env(
+        &collector,
+        json!({"cluster": "collector", "flush_interval_ms": 20,
+               "headers": {"x-api-key": "TRACESAFE_TEST_OTLP_KEY"}}),
+        &[("TRACESAFE_TEST_OTLP_KEY", "s3cret-value")],
+    );
+    let resp = Request::get("/load")
+        .header("traceparent", TRACEPARENT)
+        .send(envoy.port("ingress"))
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    collector.wait_for_spans(1, Duration::from_secs(10));
+    let exports = collector.exports();
+    let key: Vec<_> = exports[0]
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "x-api-key")
+        .collect();
+    assert_eq!(
+        key,
+        vec![&("x-api-key".to_string(), "s3cret-value".to_string())]
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while envoy.counter("spans_rejected") < 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(envoy.counter("spans_rejected"), 1);
+    assert_eq!(envoy.counter("spans_exported"), 0);
+    assert!(!envoy.stats().contains("s3cret-value"));
+    assert!(!envoy.log().contains("s3cret-value"));
+}
+
+/// A missing header variable refuses the plugin, naming the variable.
+#[test]
+fn a_missing_header_variable_is_a_config_error() {
+    let collector = Collector::start();
+    let config = json!({"export": {"cluster": "collector", "headers": {"authorization": "TRACESAFE_TEST_MISSING"}}});
+    match hostile_envoy(1, collector.port, &config, &[], &envoy::wasm_path(), "FAIL_CLOSED") {
+        Started::Ready(_) => panic!("plugin loaded without its header variable"),
+        Started::Exited { log, .. } => assert!(
+            log.contains("export.headers.authorization: environment variable TRACESAFE_TEST_MISSING is not set"),
+            "{log}"
+        ),
+    }
 }

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub struct Export {
     pub content_type: String,
+    /// Every request header, lowercased names.
+    pub headers: Vec<(String, String)>,
     pub raw: Vec<u8>,
     pub request: ExportTraceServiceRequest,
 }
@@ -29,6 +31,8 @@ pub struct Collector {
     /// Count requests only: no decoding, nothing kept (load tests).
     discard: Arc<AtomicBool>,
     requests: Arc<AtomicU64>,
+    /// The body of every 200 answer (e.g. an OTLP partial success).
+    answer: Arc<Mutex<String>>,
 }
 
 impl Collector {
@@ -43,6 +47,7 @@ impl Collector {
             delay_ms: Arc::new(AtomicU64::new(0)),
             discard: Arc::new(AtomicBool::new(false)),
             requests: Arc::new(AtomicU64::new(0)),
+            answer: Arc::new(Mutex::new("{}".into())),
         };
         let shared = c.clone();
         std::thread::spawn(move || {
@@ -57,6 +62,11 @@ impl Collector {
     /// The status every later export gets (e.g. 503 to make it retry).
     pub fn respond_with(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// The body of later 200 answers (JSON).
+    pub fn answer_with(&self, body: &str) {
+        *self.answer.lock().unwrap() = body.to_string();
     }
 
     /// Stops answering: every connection is closed unanswered, as when the
@@ -138,6 +148,7 @@ impl Collector {
             let mut len = 0usize;
             let mut chunked = false;
             let mut content_type = String::new();
+            let mut headers = Vec::new();
             loop {
                 let mut h = String::new();
                 if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -148,6 +159,7 @@ impl Collector {
                     break;
                 }
                 if let Some((n, v)) = h.split_once(':') {
+                    headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
                     match n.trim().to_ascii_lowercase().as_str() {
                         "content-length" => len = v.trim().parse().unwrap_or(0),
                         "content-type" => content_type = v.trim().to_string(),
@@ -187,11 +199,20 @@ impl Collector {
                 };
                 self.exports.lock().unwrap().push(Export {
                     content_type: content_type.clone(),
+                    headers,
                     raw: body,
                     request,
                 });
             }
-            let resp = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}");
+            let answer = if status == 200 {
+                self.answer.lock().unwrap().clone()
+            } else {
+                "{}".to_string()
+            };
+            let resp = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+                answer.len()
+            );
             if out.write_all(resp.as_bytes()).is_err() {
                 return;
             }
