@@ -173,3 +173,30 @@ fn a_missing_header_variable_is_a_config_error() {
         ),
     }
 }
+
+/// A dead gRPC collector costs spans, never requests: `dispatch_grpc_call`
+/// fails with UNAVAILABLE, the batch is given up, requests are untouched.
+#[test]
+fn a_dead_grpc_collector_costs_spans_not_requests() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let config = json!({"export": {"cluster": "collector", "protocol": "grpc",
+        "batch_size": 5, "flush_interval_ms": 20, "max_retries": 0}});
+    let envoy = match hostile_envoy(1, port, &config, &[], &envoy::wasm_path(), "FAIL_CLOSED") {
+        Started::Ready(e) => e,
+        Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
+    };
+    let request = Request::get("/load")
+        .header("traceparent", TRACEPARENT)
+        .to_bytes();
+    let report = common::load::run(envoy.port("ingress"), &request, 20, 2);
+    assert_eq!(report.count(200), 20);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while envoy.counter("spans_failed") < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(envoy.counter("spans_failed"), 20, "{}", envoy.stats());
+    assert_eq!(envoy.counter("spans_exported"), 0);
+    envoy.assert_no_trap();
+}
