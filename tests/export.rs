@@ -6,33 +6,29 @@
 mod common;
 
 use common::collector::Collector;
-use common::{envoy, hostile_envoy, Request, Started};
+use common::envoy::Builder;
+use common::{Envoy, Plugin, Request, Started};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-fn start(collector: &Collector, export: serde_json::Value) -> common::Envoy {
+fn start(collector: &Collector, export: serde_json::Value) -> Envoy {
     start_with_env(collector, export, &[])
 }
 
-fn start_with_env(
-    collector: &Collector,
-    export: serde_json::Value,
-    env: &[(&str, &str)],
-) -> common::Envoy {
+fn start_with_env(collector: &Collector, export: serde_json::Value, env: &[(&str, &str)]) -> Envoy {
     let config = json!({"service": {"name": "shop"}, "export": export});
-    match hostile_envoy(
-        1,
-        collector.port,
-        &config,
-        env,
-        &envoy::wasm_path(),
-        "FAIL_CLOSED",
-    ) {
-        Started::Ready(e) => e,
-        Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
-    }
+    proxy(collector.port, &config).env(env).start()
+}
+
+/// The hostile template (its `/load` route answers without an upstream)
+/// with a fail-closed plugin exporting to `collector_port`.
+fn proxy(collector_port: u16, config: &serde_json::Value) -> Builder {
+    Envoy::builder("hostile.yaml")
+        .upstream(1)
+        .var("COLLECTOR_PORT", collector_port)
+        .with(Plugin::new(config).failure_policy("FAIL_CLOSED"))
 }
 
 /// The exported span of one request with a fixed incoming context, without
@@ -165,7 +161,7 @@ fn headers_arrive_and_partial_success_is_counted() {
 fn a_missing_header_variable_is_a_config_error() {
     let collector = Collector::start();
     let config = json!({"export": {"cluster": "collector", "headers": {"authorization": "TRACESAFE_TEST_MISSING"}}});
-    match hostile_envoy(1, collector.port, &config, &[], &envoy::wasm_path(), "FAIL_CLOSED") {
+    match proxy(collector.port, &config).try_start() {
         Started::Ready(_) => panic!("plugin loaded without its header variable"),
         Started::Exited { log, .. } => assert!(
             log.contains("export.headers.authorization: environment variable TRACESAFE_TEST_MISSING is not set"),
@@ -183,10 +179,7 @@ fn a_dead_grpc_collector_costs_spans_not_requests() {
     drop(dead);
     let config = json!({"export": {"cluster": "collector", "protocol": "grpc",
         "batch_size": 5, "flush_interval_ms": 20, "max_retries": 0}});
-    let envoy = match hostile_envoy(1, port, &config, &[], &envoy::wasm_path(), "FAIL_CLOSED") {
-        Started::Ready(e) => e,
-        Started::Exited { code, log } => panic!("envoy exited ({code:?}):\n{log}"),
-    };
+    let envoy = proxy(port, &config).start();
     let request = Request::get("/load")
         .header("traceparent", TRACEPARENT)
         .to_bytes();

@@ -12,9 +12,9 @@
 //! is never logged.
 
 use crate::config::ConfigError;
+use crate::engine::join;
 use crate::redact::detect_credentials as creds;
 use crate::redact::detect_scan::{self as scan, is_word, prev};
-use crate::engine::join;
 use crate::redact::token;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};

@@ -4,8 +4,8 @@
 //! the answers and sets the tick `tick_ms` asks for, so a slow or dead
 //! collector costs dropped spans, never request latency.
 
-use crate::span::grpc;
 use crate::metrics::{Metric, Metrics};
+use crate::span::grpc;
 use crate::span::otlp::{self, Resource};
 use crate::span::otlp_proto;
 use crate::span::SpanRecord;

@@ -4,10 +4,10 @@
 //! hop's span on SERVER hops (`emit`). Its grammar is traceparent's.
 
 use crate::config::TraceResponseMode;
-use crate::redact::headers::{self, Header, HeaderOp};
 use crate::metrics::{Metric, Metrics};
-use crate::trace::{SpanKind, TraceContext};
+use crate::redact::headers::{self, Header, HeaderOp};
 use crate::trace::traceparent::TraceParent;
+use crate::trace::{SpanKind, TraceContext};
 
 pub const HEADER: &str = "traceresponse";
 

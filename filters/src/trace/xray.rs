@@ -11,8 +11,8 @@
 //! the header unusable rather than letting the last one win.
 
 use crate::redact::headers::{self, Header, HeaderOp};
-use crate::trace::ids::{self, RemoteSpan, SpanId, TraceId};
 use crate::redact::ScanOutcome;
+use crate::trace::ids::{self, RemoteSpan, SpanId, TraceId};
 
 pub const HEADER: &str = "x-amzn-trace-id";
 
