@@ -40,7 +40,9 @@ fn yaml_docs(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The same validation `tracesafe check` runs.
+/// The same validation `tracesafe check` runs: no error, and no rollout
+/// warning (no credential removal that can reach inbound traffic, no
+/// inbound `route` match).
 fn assert_valid_plugin_config(config: &Value, origin: &str) {
     let bytes = match config {
         Value::String(s) => s.clone().into_bytes(),
@@ -51,6 +53,23 @@ fn assert_valid_plugin_config(config: &Value, origin: &str) {
     {
         let text: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
         panic!("{origin}: invalid plugin config:\n{}", text.join("\n"));
+    }
+    let warnings = tracesafe_filters::cli::warnings::warnings(&bytes);
+    assert!(warnings.is_empty(), "{origin}: {warnings:?}");
+    let parsed: Value = serde_json::from_slice(&bytes).unwrap();
+    if parsed["direction"] == "inbound" {
+        assert_no_route_match(&parsed, origin);
+    }
+}
+
+/// Istio names every sidecar inbound route `default`: an inbound config
+/// that matches `route` has a rule that never fires.
+fn assert_no_route_match(config: &Value, origin: &str) {
+    for rule in config["rules"].as_array().into_iter().flatten() {
+        assert!(
+            rule["match"].get("route").is_none(),
+            "{origin}: inbound rule matches `route`: {rule}"
+        );
     }
 }
 
@@ -374,6 +393,12 @@ fn rollout_resources_match_their_apis_and_carry_valid_configs() {
                         "{origin}"
                     );
                     check_oci_and_choices(&doc["spec"], &doc["spec"], &origin);
+                    if doc["spec"]["match"][0]["mode"] == "SERVER" {
+                        assert_eq!(
+                            doc["spec"]["pluginConfig"]["direction"], "inbound",
+                            "{origin}"
+                        );
+                    }
                     modes.push(
                         doc["spec"]["match"][0]["mode"]
                             .as_str()
@@ -412,6 +437,16 @@ fn rollout_resources_match_their_apis_and_carry_valid_configs() {
                     }
                 }
                 ("apps/v1", "Deployment") => {
+                    // The injector selects pods by label; the annotation is deprecated.
+                    let meta = &doc["spec"]["template"]["metadata"];
+                    assert_eq!(
+                        meta["labels"]["sidecar.istio.io/inject"], "true",
+                        "{origin}: no injection label"
+                    );
+                    assert!(
+                        meta["annotations"].get("sidecar.istio.io/inject").is_none(),
+                        "{origin}: injection annotation"
+                    );
                     for c in doc["spec"]["template"]["spec"]["containers"]
                         .as_array()
                         .unwrap()

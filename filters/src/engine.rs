@@ -645,6 +645,7 @@ mod tests {
                 ("baggage", "user.id=42,plan=pro"),
                 ("uberctx-user.id", "42"),
                 ("authorization", "Bearer x"),
+                ("cookie", "sid=1"),
             ]),
             &StaticProperties::default(),
         );
@@ -652,7 +653,6 @@ mod tests {
             out.ops,
             vec![
                 HeaderOp::Set("x-user-id".into(), USER_42.into()),
-                HeaderOp::Remove("authorization".into()),
                 HeaderOp::Set(
                     "baggage".into(),
                     format!("user.id={USER_42},plan=pro").into()
@@ -666,7 +666,7 @@ mod tests {
         assert_eq!(
             out.redactions(),
             Redactions {
-                headers: 2,
+                headers: 1,
                 baggage: 2,
                 tokens: 4,
                 detector_hits: 0
@@ -707,7 +707,7 @@ mod tests {
     fn response_headers_have_their_own_policy() {
         let engine = keyed(serde_json::json!({
             "tenant": {"header": "x-tenant-id"},
-            "response_headers": {"remove": ["x-debug"], "tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}}
+            "response_headers": {"defaults": "credentials", "remove": ["x-debug"], "tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}}
         }));
         let out = engine.on_response(&ResponseInput {
             headers: &hs(&[

@@ -74,11 +74,41 @@ fn check_accepts_a_valid_config() {
     let cfg = Temp::new("ok.json", CONFIG);
     let out = tracesafe(&["check", cfg.path()], None);
     assert!(out.status.success(), "{out:?}");
+    let p = cfg.path();
     assert_eq!(
         stdout(&out),
         format!(
-            "{}: ok (3 policies: default, api, partner; 2 rules)\n",
-            cfg.path()
+            "{p}: ok (3 policies: default, api, partner; 2 rules)\n\
+             {p}: warning at policies.api.request_headers: removes authorization, cookie, \
+             proxy-authorization on a policy that can apply to inbound traffic: the app behind \
+             the sidecar loses its logins; remove credentials on outbound or egress routes only\n"
+        )
+    );
+}
+
+/// Both rollout warnings, each with its JSON path; the exit status stays 0.
+#[test]
+fn check_warns_about_inbound_credential_removal_and_inbound_route_matches() {
+    let cfg = Temp::new(
+        "warn.json",
+        r#"{
+  "direction": "inbound",
+  "request_headers": {"defaults": "credentials"},
+  "rules": [{"match": {"route": "payments"}, "policy": "default"}]
+}"#,
+    );
+    let out = tracesafe(&["check", cfg.path()], None);
+    assert!(out.status.success(), "{out:?}");
+    let p = cfg.path();
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{p}: ok (1 policy: default; 1 rule)\n\
+             {p}: warning at request_headers: removes authorization, cookie, proxy-authorization \
+             on a policy that can apply to inbound traffic: the app behind the sidecar loses its \
+             logins; remove credentials on outbound or egress routes only\n\
+             {p}: warning at rules[0].match.route: Istio names inbound routes `default`; match \
+             `path_prefix` or `authority` instead\n"
         )
     );
 }

@@ -9,8 +9,13 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Headers an instrumented app forwards from its inbound request.
+/// Headers an instrumented app forwards from its inbound request: trace
+/// context, and the end user's credentials (JWT propagation, which Istio's
+/// `RequestAuthentication` on the callee relies on).
 pub const PROPAGATED: &[&str] = &[
+    "authorization",
+    "cookie",
+    "x-api-key",
     "traceparent",
     "tracestate",
     "baggage",

@@ -12,7 +12,7 @@
 
 use std::io::Read;
 use std::process::ExitCode;
-use tracesafe_filters::cli::{check, explain};
+use tracesafe_filters::cli::{check, explain, warnings};
 use tracesafe_filters::config::{self, schema};
 use tracesafe_filters::redact::token;
 
@@ -84,6 +84,9 @@ fn cmd_check(files: &[String]) -> Result<ExitCode, String> {
                     engine.policies().rule_count(),
                     plural(engine.policies().rule_count(), "rule", "rules"),
                 );
+                for w in warnings::warnings(&bytes) {
+                    println!("{file}: {w}");
+                }
             }
             Err(diagnostics) => {
                 failed = true;

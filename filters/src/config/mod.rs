@@ -275,7 +275,7 @@ pub enum TraceContextOwner {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderPolicyConfig {
-    /// Built-in removal set applied on top of `remove`.
+    /// Built-in removal set applied on top of `remove` (default `none`).
     #[serde(default)]
     pub defaults: HeaderDefaults,
     /// Header names to remove, matched case-insensitively.
@@ -306,11 +306,12 @@ pub struct HeaderPolicyConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HeaderDefaults {
-    /// No built-in removals.
+    /// No built-in removals: the default, so a mesh-wide rollout with `{}`
+    /// never strips the credentials apps and `RequestAuthentication` need.
+    #[default]
     None,
     /// `authorization`, `proxy-authorization`, `cookie`, `set-cookie`,
-    /// `x-api-key`, `x-amz-security-token`.
-    #[default]
+    /// `x-api-key`, `x-amz-security-token`. Opt-in.
     Credentials,
     /// `credentials` plus `x-forwarded-client-cert` and `x-envoy-*`: for
     /// traffic leaving the mesh.

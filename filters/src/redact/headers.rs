@@ -182,6 +182,12 @@ impl HeaderPolicy {
             || self.remove_regex.iter().any(|re| re.is_match(name))
     }
 
+    /// Whether a (non-pseudo, non-proxy) header `name` (lowercase) is
+    /// removed: by the removal lists or by `allow_only`.
+    pub fn drops(&self, name: &str) -> bool {
+        self.removes(name) || !self.allowed(name)
+    }
+
     /// The token namespace of a tokenized header (lowercase name).
     pub fn token_namespace(&self, name: &str) -> Option<&str> {
         self.tokenize
@@ -263,7 +269,7 @@ impl HeaderPolicy {
             return None;
         }
         let fields = values.len() as u64;
-        if self.removes(name) || !self.allowed(name) {
+        if self.drops(name) {
             r.count(removed, fields);
             return Some(HeaderOp::Remove(name.to_string()));
         }
@@ -452,20 +458,23 @@ mod tests {
     }
 
     #[test]
-    fn credentials_are_the_default_set() {
-        let p = policy(serde_json::json!({}));
+    /// `{}` removes nothing (a mesh-wide rollout keeps every login);
+    /// the credential and external sets are opt-in.
+    fn nothing_is_removed_by_default_and_the_sets_are_opt_in() {
         let all: Vec<Header> = CREDENTIAL_HEADERS
             .iter()
             .map(|n| h(n, b"v"))
             .chain([h("x-envoy-peer", b"v"), h("x-forwarded-client-cert", b"v")])
             .collect();
+        assert_eq!(run(&policy(serde_json::json!({})), &all).0, vec![]);
+        let p = policy(serde_json::json!({"defaults": "none"}));
+        assert_eq!(run(&p, &all).0, vec![]);
+        let p = policy(serde_json::json!({"defaults": "credentials"}));
         let (ops, _) = run(&p, &all);
         assert_eq!(removed(&ops), CREDENTIAL_HEADERS.to_vec());
         let p = policy(serde_json::json!({"defaults": "external"}));
         let (ops, _) = run(&p, &all);
         assert_eq!(removed(&ops).len(), CREDENTIAL_HEADERS.len() + 2);
-        let p = policy(serde_json::json!({"defaults": "none"}));
-        assert_eq!(run(&p, &all).0, vec![]);
     }
 
     #[test]
@@ -515,7 +524,8 @@ mod tests {
         assert_eq!(removed(&ops), ["user-agent", "x-forwarded-for"]);
         assert_eq!(m.get(Metric::HeadersRemoved), 2);
         // Removal lists still apply to allowed names.
-        let p = policy(serde_json::json!({"allow_only": ["authorization"]}));
+        let p =
+            policy(serde_json::json!({"defaults": "credentials", "allow_only": ["authorization"]}));
         assert_eq!(removed(&run(&p, &input[3..4]).0), ["authorization"]);
     }
 
