@@ -2,7 +2,7 @@
 //! `{}` on the inbound and the outbound listener of a sidecar, the app and
 //! its callee receive `authorization`, `cookie`, `x-api-key` and baggage
 //! unchanged, while the trace is continued at each hop.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 
