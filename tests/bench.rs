@@ -11,10 +11,13 @@
 //! admin stats. Then 1M requests go through `bare` and 1M through
 //! `tracesafe-full` while the process's memory is sampled. Criterion's
 //! results for the same policies and request (`filters/benches/pipeline.rs`,
-//! run first by build.sh) are read from `target/criterion`.
+//! run first by build.sh) are read from `target/criterion`. Last, the
+//! export check (`bench/export.rs`): `tracesafe-full` at full speed in each
+//! OTLP protocol, spans received against requests answered.
 //!
 //! Knobs (environment): BENCH_ROUNDS (6), BENCH_SECONDS per segment (1),
-//! BENCH_CONNECTIONS (32), BENCH_MEMORY_REQUESTS (1000000).
+//! BENCH_CONNECTIONS (32), BENCH_MEMORY_REQUESTS (1000000),
+//! BENCH_EXPORT_SECONDS per protocol (3).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,6 +26,7 @@
 )]
 
 mod common;
+mod export;
 
 use common::envoy::{envoy_bin, repo_root, wasm_path, yaml_string, Envoy, Plugin};
 use common::support::BENCH_ENV;
@@ -52,6 +56,7 @@ struct Settings {
     seconds: u32,
     connections: u32,
     memory_requests: u64,
+    export_seconds: u32,
 }
 
 impl Settings {
@@ -69,6 +74,7 @@ impl Settings {
             seconds: var("BENCH_SECONDS", 1),
             connections: var("BENCH_CONNECTIONS", 32),
             memory_requests: var("BENCH_MEMORY_REQUESTS", 1_000_000),
+            export_seconds: var("BENCH_EXPORT_SECONDS", 3),
         }
     }
 }
@@ -250,8 +256,13 @@ fn main() {
     let without = bench.soak("bare");
     let with = bench.soak("tracesafe-full");
     bench.envoy.assert_no_trap();
+    eprintln!(
+        "== export: tracesafe-full, {} s per protocol",
+        s.export_seconds
+    );
+    let export = bench.export_check(&serde_json::from_str(&policy("tracesafe-full")).unwrap());
 
-    let report = report(&bench, &rounds, &without, &with, started);
+    let report = report(&bench, &rounds, &without, &with, export, started);
     let table = table(&report);
     let dist = repo_root().join("dist");
     fs::create_dir_all(&dist).unwrap();
@@ -303,18 +314,7 @@ impl Bench {
         let cpu1 = self.cpu_ticks();
         let core1 = self.core_busy_ticks();
         let after = self.served(variant);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let wrk: Value = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("BENCH "))
-            .and_then(|l| serde_json::from_str(l).ok())
-            .unwrap_or_else(|| {
-                panic!(
-                    "no result from wrk ({}):\n{stdout}\n{}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            });
+        let wrk = export::wrk_result(&out);
         let served = after.0 - before.0;
         assert!(served > 0, "{variant}: Envoy served no request");
         let cpu_s = (cpu1 - cpu0) as f64 / self.clk_tck;
@@ -625,6 +625,7 @@ fn report(
     rounds: &HashMap<&str, Vec<Segment>>,
     without: &[MemSample],
     with: &[MemSample],
+    export: Value,
     started: Instant,
 ) -> Value {
     let s = &bench.settings;
@@ -696,6 +697,16 @@ fn report(
         {"target": format!("memory flat over {} requests", s.memory_requests),
          "value": format!("RSS {rss_growth:+} KiB after warm-up"), "pass": flat},
     ]);
+    let mut targets = targets.as_array().unwrap().clone();
+    for p in export::PROTOCOLS {
+        let run = &export[p];
+        targets.push(json!({
+            "target": format!("export {p}: spans received = requests, 0 dropped"),
+            "value": format!("{} of {} at {} req/s, {} dropped",
+                run["received"], run["requests"], run["rps"], run["dropped"]),
+            "pass": export::complete(run),
+        }));
+    }
     let version = command_output(envoy_bin().to_str().unwrap(), &["--version"]);
     json!({
         "date": command_output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).trim(),
@@ -708,7 +719,8 @@ fn report(
         },
         "settings": {
             "rounds": s.rounds, "seconds_per_segment": s.seconds, "connections": s.connections,
-            "memory_requests": s.memory_requests, "load_generator": "wrk -t1",
+            "memory_requests": s.memory_requests, "export_seconds": s.export_seconds,
+            "load_generator": "wrk -t1",
             "clk_tck": bench.clk_tck, "envoy_seconds": started.elapsed().as_secs(),
         },
         "policies": POLICIES.iter().map(|p| {
@@ -719,6 +731,7 @@ fn report(
         "wasm_bytes": wasm_bytes,
         "filters_ns_per_req": filters,
         "memory": memory,
+        "export": export,
         "targets": targets,
     })
 }

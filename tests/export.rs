@@ -1,6 +1,7 @@
-//! Span export through real Envoy in each OTLP/HTTP protocol: the same
-//! spans arrive as JSON and as protobuf (decoded by the official types),
-//! and a burst of requests is exported in full.
+//! Span export through real Envoy in each OTLP protocol: the same spans
+//! arrive as JSON, as protobuf and over gRPC (decoded by the official
+//! types, gRPC by their tonic server), export headers and partial success
+//! work in each, and a burst of requests is exported in full.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
@@ -12,6 +13,15 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// A collector speaking `protocol` and the cluster of envoy/hostile.yaml
+/// that reaches it (gRPC needs the HTTP/2 one).
+fn collector_for(protocol: &str) -> (Collector, &'static str) {
+    match protocol {
+        "grpc" => (Collector::start_grpc(), "collector-grpc"),
+        _ => (Collector::start(), "collector"),
+    }
+}
 
 fn start(collector: &Collector, export: serde_json::Value) -> Envoy {
     start_with_env(collector, export, &[])
@@ -34,10 +44,10 @@ fn proxy(collector_port: u16, config: &serde_json::Value) -> Builder {
 /// The exported span of one request with a fixed incoming context, without
 /// its own (random) span id and timestamps.
 fn exported_span(protocol: &str) -> (String, opentelemetry_proto::tonic::trace::v1::ResourceSpans) {
-    let collector = Collector::start();
+    let (collector, cluster) = collector_for(protocol);
     let envoy = start(
         &collector,
-        json!({"cluster": "collector", "protocol": protocol, "flush_interval_ms": 20}),
+        json!({"cluster": cluster, "protocol": protocol, "flush_interval_ms": 20}),
     );
     let resp = Request::get("/load/users?q=1")
         .header("traceparent", TRACEPARENT)
@@ -59,12 +69,15 @@ fn exported_span(protocol: &str) -> (String, opentelemetry_proto::tonic::trace::
 }
 
 #[test]
-fn json_and_protobuf_carry_the_same_spans() {
+fn every_protocol_carries_the_same_spans() {
     let (json_type, json_rs) = exported_span("http/json");
     let (proto_type, proto_rs) = exported_span("http/protobuf");
+    let (grpc_type, grpc_rs) = exported_span("grpc");
     assert_eq!(json_type, "application/json");
     assert_eq!(proto_type, "application/x-protobuf");
+    assert_eq!(grpc_type, "application/grpc");
     assert_eq!(json_rs, proto_rs);
+    assert_eq!(grpc_rs, proto_rs);
     let span = &proto_rs.scope_spans[0].spans[0];
     assert_eq!(
         span.trace_id,
@@ -119,14 +132,14 @@ fn a_burst_is_exported_in_full() {
 }
 
 /// Export headers come from the VM environment and arrive on every export
-/// request; a partial success is counted as rejected spans.
-#[test]
-fn headers_arrive_and_partial_success_is_counted() {
-    let collector = Collector::start();
+/// request (as gRPC metadata with `grpc`); a partial success (in the JSON
+/// answer, or the `ExportTraceServiceResponse`) is counted as rejected spans.
+fn headers_arrive_and_partial_success_is_counted(protocol: &str) {
+    let (collector, cluster) = collector_for(protocol);
     collector.answer_with(r#"{"partialSuccess":{"rejectedSpans":"1","errorMessage":"too old"}}"#);
     let envoy = start_with_env(
         &collector,
-        json!({"cluster": "collector", "flush_interval_ms": 20,
+        json!({"cluster": cluster, "protocol": protocol, "flush_interval_ms": 20,
                "headers": {"x-api-key": "TRACESAFE_TEST_OTLP_KEY"}}),
         &[("TRACESAFE_TEST_OTLP_KEY", "s3cret-value")],
     );
@@ -156,6 +169,16 @@ fn headers_arrive_and_partial_success_is_counted() {
     assert!(!envoy.log().contains("s3cret-value"));
 }
 
+#[test]
+fn headers_arrive_and_partial_success_is_counted_over_http() {
+    headers_arrive_and_partial_success_is_counted("http/json");
+}
+
+#[test]
+fn headers_arrive_and_partial_success_is_counted_over_grpc() {
+    headers_arrive_and_partial_success_is_counted("grpc");
+}
+
 /// A missing header variable refuses the plugin, naming the variable.
 #[test]
 fn a_missing_header_variable_is_a_config_error() {
@@ -177,7 +200,7 @@ fn a_dead_grpc_collector_costs_spans_not_requests() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = dead.local_addr().unwrap().port();
     drop(dead);
-    let config = json!({"export": {"cluster": "collector", "protocol": "grpc",
+    let config = json!({"export": {"cluster": "collector-grpc", "protocol": "grpc",
         "batch_size": 5, "flush_interval_ms": 20, "max_retries": 0}});
     let envoy = proxy(port, &config).start();
     let request = Request::get("/load")
