@@ -26,6 +26,7 @@
 )]
 
 mod common;
+#[path = "bench/export.rs"]
 mod export;
 
 use common::envoy::{envoy_bin, repo_root, wasm_path, yaml_string, Envoy, Plugin};
@@ -260,7 +261,9 @@ fn main() {
         "== export: tracesafe-full, {} s per protocol",
         s.export_seconds
     );
-    let export = bench.export_check(&serde_json::from_str(&policy("tracesafe-full")).unwrap());
+    let full: Value =
+        serde_json::from_slice(&read(&bench.bench_dir.join("tracesafe-full.json"))).unwrap();
+    let export = bench.export_check(&full);
 
     let report = report(&bench, &rounds, &without, &with, export, started);
     let table = table(&report);

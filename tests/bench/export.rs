@@ -30,6 +30,7 @@ impl Bench {
     }
 
     fn export_run(&self, protocol: &str, policy: &Value) -> Value {
+        let t0 = Instant::now();
         let (collector, cluster) = match protocol {
             "grpc" => (Collector::start_grpc(), "collector-grpc"),
             _ => (Collector::start(), "collector"),
@@ -51,10 +52,19 @@ impl Bench {
             .wait_with_output()
             .unwrap();
         let wrk = wrk_result(&out);
-        let requests = envoy.stat("http.ingress.downstream_rq_2xx");
+        // wrk exits with requests still in Envoy: wait until the answered
+        // count stands still and the spans caught up (or the drain ends).
+        let answered = || envoy.stat("http.ingress.downstream_rq_2xx");
         let deadline = Instant::now() + DRAIN;
-        while collector.spans_received() < requests && Instant::now() < deadline {
+        let mut requests = answered();
+        loop {
             std::thread::sleep(Duration::from_millis(100));
+            let now = answered();
+            let settled = now == requests && collector.spans_received() >= now;
+            requests = now;
+            if settled || Instant::now() > deadline {
+                break;
+            }
         }
         envoy.assert_no_trap();
         let run = json!({
@@ -65,7 +75,10 @@ impl Bench {
             "export_requests": collector.requests(),
             "rps": (wrk["requests"].as_f64().unwrap() / (wrk["duration_us"].as_f64().unwrap() / 1e6)).round(),
         });
-        eprintln!("   export {protocol:<13} {run}");
+        eprintln!(
+            "   export {protocol:<13} {run} in {:.0} s",
+            t0.elapsed().as_secs_f64()
+        );
         run
     }
 }
