@@ -109,7 +109,7 @@ impl Collector {
     }
 
     /// Stops answering: every connection is closed unanswered, as when the
-    /// collector is down.
+    /// collector is down (gRPC: every call fails with UNAVAILABLE).
     pub fn stop(&self) {
         self.down.store(true, Ordering::SeqCst);
     }
