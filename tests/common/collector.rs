@@ -76,7 +76,8 @@ impl Collector {
     /// An OTLP/gRPC collector: `opentelemetry-proto`'s tonic
     /// `TraceServiceServer` on a tokio runtime of its own thread. Exports
     /// are recorded like [`Collector::start`]'s, with the gRPC metadata as
-    /// headers; the cluster reaching it must speak HTTP/2.
+    /// headers and the decoded message re-encoded as `raw`; the cluster
+    /// reaching it must speak HTTP/2.
     pub fn start_grpc() -> Collector {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
