@@ -36,7 +36,7 @@ impl Proxy {
         let collector = Collector::start();
         let config = json!({
             "keys": key("k2"),
-            "request_headers": {"tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}, "scan": ["*"]},
+            "request_headers": {"defaults": "credentials", "tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}, "scan": ["*"]},
             "baggage": {"tokenize_keys": ["user.id"], "namespaces": {"user.id": "user"}},
             "url": {"query": {"params": {"email": "drop"}}, "forward_query_remove": ["api_key"]},
             "export": {"cluster": "collector", "flush_interval_ms": 100}

@@ -55,6 +55,7 @@ fn upstream_receives_no_removed_header() {
     let envoy = Envoy::builder("filter.yaml")
         .upstream(echo.port)
         .plugin(&json!({"request_headers": {
+            "defaults": "credentials",
             "remove": ["X-Drop-Me"],
             "remove_prefixes": ["x-internal-"],
             "remove_regex": ["^x-debug-[0-9]+$"]
@@ -319,6 +320,7 @@ fn secret_in_every_carrier_is_absent_upstream_as_the_policy_says() {
             "keys": keys(),
             "detectors": {"custom": [{"name": "api_secret", "regex": "sk_live_[A-Za-z0-9]{8,}"}]},
             "request_headers": {
+                "defaults": "credentials",
                 "tokenize": ["x-user-id"],
                 "namespaces": {"x-user-id": "user"},
                 "scan": ["*"]
@@ -396,7 +398,8 @@ fn secret_in_every_carrier_is_absent_upstream_as_the_policy_says() {
 #[test]
 fn response_headers_are_filtered_towards_the_client() {
     let echo = Echo::start();
-    let policy = json!({"response_headers": {"remove": ["x-debug-token"]}});
+    let policy =
+        json!({"response_headers": {"defaults": "credentials", "remove": ["x-debug-token"]}});
     let envoy = two_listeners(&echo, &policy, &policy, &[]);
     let resp = Request::get("/")
         .header("x-test-id", "resp")
