@@ -1,51 +1,22 @@
 //! The compiled configuration and the per-request pipeline:
 //! headers in → decisions → mutations out (plus counters).
 
-use crate::config::{
-    self, ConfigError, DirectionConfig, PluginConfig, PolicyConfig, ServiceConfig,
-};
+use crate::config::{self, DirectionConfig, PluginConfig, PolicyConfig, ServiceConfig};
+use crate::error::{join, ConfigError};
 use crate::host::{Entropy, Properties};
+use crate::http::{Direction, Header, HeaderOp, RequestInput};
 use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
 use crate::policy::{PolicySet, Selected};
 use crate::redact::baggage::{Baggage, BaggagePolicy};
 use crate::redact::detectors::Detectors;
-use crate::redact::headers::{Header, HeaderOp, HeaderPolicy};
+use crate::redact::headers::HeaderPolicy;
 use crate::redact::token::{Keyring, TenantSource};
 use crate::redact::url::{SanitizedUrl, UrlPolicy};
 use crate::redact::{Redactions, Redactor};
 use crate::span::export::{ExportConfig, ExportHeaders};
 use crate::span::{self, Clean, SpanFacts, SpanRecord};
 use crate::trace::{TraceContext, TracePolicy};
-
-/// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    Inbound,
-    Outbound,
-}
-
-impl Direction {
-    /// Envoy's `listener_direction` property: an enum number
-    /// (`core.v3.TrafficDirection`: 1 INBOUND, 2 OUTBOUND) as a little-endian
-    /// integer, or its name.
-    pub fn from_property(raw: &[u8]) -> Option<Self> {
-        match raw {
-            b"INBOUND" | b"inbound" => return Some(Direction::Inbound),
-            b"OUTBOUND" | b"outbound" => return Some(Direction::Outbound),
-            _ => {}
-        }
-        let mut le = [0u8; 8];
-        for (dst, src) in le.iter_mut().zip(raw.iter().take(8)) {
-            *dst = *src;
-        }
-        match u64::from_le_bytes(le) {
-            1 => Some(Direction::Inbound),
-            2 => Some(Direction::Outbound),
-            _ => None,
-        }
-    }
-}
 
 /// Everything compiled in `on_configure`, shared read-only by all requests.
 #[derive(Debug, Clone)]
@@ -113,19 +84,10 @@ impl Policy {
 
 /// The first value of a header, or empty.
 fn first<'a>(headers: &'a [Header], name: &str) -> &'a [u8] {
-    crate::redact::headers::values(headers, name)
+    crate::http::values(headers, name)
         .first()
         .copied()
         .unwrap_or_default()
-}
-
-/// `a.b` without a leading dot when `a` is the root.
-pub fn join(base: &str, field: &str) -> String {
-    if base.is_empty() {
-        field.to_string()
-    } else {
-        format!("{base}.{field}")
-    }
 }
 
 /// The first of a non-empty error list.
@@ -134,14 +96,6 @@ fn first_error(errors: Vec<ConfigError>) -> ConfigError {
         .into_iter()
         .next()
         .unwrap_or_else(|| ConfigError::new("", "invalid configuration"))
-}
-
-/// One request as the host sees it.
-pub struct RequestInput<'a> {
-    pub headers: &'a [Header],
-    pub properties: &'a dyn Properties,
-    /// Host time at request headers, in Unix nanoseconds: the span start.
-    pub now_ns: u64,
 }
 
 /// What the adapter must do to the request, and what happened.

@@ -19,7 +19,9 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod error;
 pub mod host;
+pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod policy;
@@ -29,13 +31,14 @@ pub mod trace;
 
 /// Paths the integration tests use.
 pub use cli::{check, explain};
-pub use config::{ConfigError, PluginConfig};
-pub use engine::{Direction, Engine, RequestInput, RequestOutcome, ResponseInput, ResponseOutcome};
+pub use config::PluginConfig;
+pub use engine::{Engine, RequestOutcome, ResponseInput, ResponseOutcome};
+pub use error::ConfigError;
 pub use host::{Entropy, Properties};
+pub use http::{Direction, Header, HeaderOp, RequestInput};
 pub use metrics::{Metric, Metrics};
 pub use policy::{Reason, Selected};
 pub use redact::detectors::DetectorKind;
-pub use redact::headers::{Header, HeaderOp};
 pub use redact::url::SanitizedUrl;
 pub use redact::{Redactions, Redactor, ScanOutcome};
 pub use span::otlp;

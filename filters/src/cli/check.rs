@@ -4,8 +4,9 @@
 //! field's description in the JSON Schema.
 
 use crate::config::schema::schema;
-use crate::config::{unknown_field, ConfigError};
+use crate::config::unknown_field;
 use crate::engine::Engine;
+use crate::error::ConfigError;
 use serde_json::Value;
 use std::fmt;
 
@@ -95,7 +96,7 @@ fn hint(err: &ConfigError, schema: &Value) -> String {
     } else if let Some(missing) = err.message.strip_prefix("missing field `") {
         let name = missing.split('`').next().unwrap_or(missing);
         parts.push(format!("add `{name}`"));
-        field = crate::engine::join(&err.path, name);
+        field = crate::error::join(&err.path, name);
     } else if err.message.starts_with("invalid policy name") {
         parts.push(
             "policy names become Envoy stat names (`tracesafe.policy.<name>.requests`)".into(),

@@ -19,8 +19,9 @@
 //!   configuration errors at the `extends[i]` entry that names them.
 
 use crate::config::presets;
-use crate::config::{kind, policy_path, ConfigError, PolicySource, DEFAULT_POLICY, EXTENDS};
-use crate::engine::join;
+use crate::config::{policy_path, PolicySource, DEFAULT_POLICY, EXTENDS};
+use crate::error::join;
+use crate::error::{kind, ConfigError};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 

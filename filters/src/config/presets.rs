@@ -3,7 +3,7 @@
 //! on the proxy. A preset is written like any policy and may itself use
 //! `extends` (only with other presets).
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use serde_json::Value;
 
 /// Name and JSON text of every preset, sorted by name.
@@ -88,8 +88,8 @@ mod tests {
     use crate::cli::explain::apply;
     use crate::engine::{Engine, RequestOutcome, ResponseInput};
     use crate::host::{SeededEntropy, StaticProperties};
+    use crate::http::{Header, HeaderOp};
     use crate::metrics::Metric;
-    use crate::redact::headers::{Header, HeaderOp};
     use crate::redact::token::test_keys;
     use crate::trace::Origin;
     use crate::RequestInput;

@@ -11,8 +11,8 @@
 //! `tokenize`) is applied by [`crate::redact::Redactor`]. The matched text
 //! is never logged.
 
-use crate::config::ConfigError;
-use crate::engine::join;
+use crate::error::join;
+use crate::error::ConfigError;
 use crate::redact::detect_credentials as creds;
 use crate::redact::detect_scan::{self as scan, is_word, prev};
 use crate::redact::token;

@@ -11,9 +11,9 @@
 //! read from environment variables only and never printed: the key types
 //! implement `Debug` by hand.
 
-use crate::config::ConfigError;
-use crate::engine::join;
-use crate::redact::headers::{header_name, is_tchar};
+use crate::error::join;
+use crate::error::ConfigError;
+use crate::http::{header_name, is_tchar};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;

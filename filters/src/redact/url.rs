@@ -5,10 +5,10 @@
 //! with placeholders tokenized or redacted, `url.query` per-parameter, and
 //! credentials in a URL replaced by `REDACTED:REDACTED@`.
 
-use crate::config::ConfigError;
-use crate::engine::join;
+use crate::error::join;
+use crate::error::ConfigError;
+use crate::http::{Header, HeaderOp};
 use crate::metrics::Metric;
-use crate::redact::headers::{Header, HeaderOp};
 use crate::redact::pct;
 use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome, REDACTED};

@@ -3,7 +3,8 @@
 //! sampling): every hop with the same ratio reaches the same decision for
 //! the same trace, with no coordination.
 
-use crate::config::{ConfigError, SamplingConfig, SamplingMode};
+use crate::config::{SamplingConfig, SamplingMode};
+use crate::error::ConfigError;
 use crate::trace::ids::TraceId;
 
 /// 2^56: the randomness is the trace-id's right-most 7 bytes.

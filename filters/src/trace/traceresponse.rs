@@ -4,8 +4,8 @@
 //! hop's span on SERVER hops (`emit`). Its grammar is traceparent's.
 
 use crate::config::TraceResponseMode;
+use crate::http::{self as headers, Header, HeaderOp};
 use crate::metrics::{Metric, Metrics};
-use crate::redact::headers::{self, Header, HeaderOp};
 use crate::trace::traceparent::TraceParent;
 use crate::trace::{SpanKind, TraceContext};
 
