@@ -1,22 +1,20 @@
 //! The compiled configuration and the per-request pipeline:
 //! headers in → decisions → mutations out (plus counters).
 
-use crate::config::{self, DirectionConfig, PluginConfig, PolicyConfig, ServiceConfig};
-use crate::error::{join, ConfigError};
+use crate::config::{self, DirectionConfig, PluginConfig, ServiceConfig};
+use crate::error::ConfigError;
 use crate::host::{Entropy, Properties};
 use crate::http::{Direction, Header, HeaderOp, RequestInput};
 use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
 use crate::policy::{PolicySet, Selected};
-use crate::redact::baggage::{Baggage, BaggagePolicy};
-use crate::redact::detectors::Detectors;
-use crate::redact::headers::HeaderPolicy;
+use crate::redact::baggage::Baggage;
 use crate::redact::token::{Keyring, TenantSource};
-use crate::redact::url::{SanitizedUrl, UrlPolicy};
+use crate::redact::url::SanitizedUrl;
 use crate::redact::{Redactions, Redactor};
 use crate::span::export::{ExportConfig, ExportHeaders};
 use crate::span::{self, Clean, SpanFacts, SpanRecord};
-use crate::trace::{TraceContext, TracePolicy};
+use crate::trace::TraceContext;
 
 /// Everything compiled in `on_configure`, shared read-only by all requests.
 #[derive(Debug, Clone)]
@@ -34,52 +32,6 @@ pub struct Engine {
     /// Record a span for every request with a trace context, exported or
     /// not (`tracesafe explain`).
     every_span: bool,
-}
-
-/// One policy, compiled.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    request_headers: HeaderPolicy,
-    response_headers: HeaderPolicy,
-    detectors: Detectors,
-    baggage: BaggagePolicy,
-    url: UrlPolicy,
-    trace: TracePolicy,
-}
-
-impl Policy {
-    /// `path` is the JSON path of the policy object, for error messages;
-    /// `has_keys` says whether `tokenize` actions are possible.
-    pub fn compile(cfg: &PolicyConfig, path: &str, has_keys: bool) -> Result<Self, ConfigError> {
-        Ok(Self {
-            request_headers: HeaderPolicy::compile(
-                &cfg.request_headers,
-                &join(path, "request_headers"),
-                has_keys,
-            )?,
-            response_headers: HeaderPolicy::compile(
-                &cfg.response_headers,
-                &join(path, "response_headers"),
-                has_keys,
-            )?,
-            detectors: Detectors::compile(&cfg.detectors, &join(path, "detectors"), has_keys)?,
-            baggage: BaggagePolicy::compile(&cfg.baggage, &join(path, "baggage"), has_keys)?,
-            url: UrlPolicy::compile(&cfg.url, &join(path, "url"), has_keys)?,
-            trace: TracePolicy::compile(&cfg.trace, &join(path, "trace"))?,
-        })
-    }
-
-    pub fn request_headers(&self) -> &HeaderPolicy {
-        &self.request_headers
-    }
-
-    pub fn detectors(&self) -> &Detectors {
-        &self.detectors
-    }
-
-    pub fn baggage(&self) -> &BaggagePolicy {
-        &self.baggage
-    }
 }
 
 /// The first value of a header, or empty.

@@ -7,11 +7,12 @@
 //! `[TOKEN:user]`, `[TRACE:continued]`).
 
 use crate::config::MatchDirection;
-use crate::engine::{Engine, Policy, RequestOutcome};
+use crate::engine::{Engine, RequestOutcome};
 use crate::error::{from_value, ConfigError};
 use crate::host::{SeededEntropy, StaticProperties};
 use crate::http::RequestInput;
 use crate::http::{Header, HeaderOp};
+use crate::policy::Policy;
 use crate::policy::Reason;
 use crate::redact::baggage::Baggage;
 use crate::redact::detectors::{Act, Detectors};

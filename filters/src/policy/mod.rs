@@ -23,8 +23,11 @@
 //! routes are evaluated without caching. It sits in a `RefCell`: the proxy-wasm
 //! VM is single-threaded and requests never re-enter selection.
 
+mod compiled;
+
+pub use compiled::Policy;
+
 use crate::config::{policy_path, MatchDirection, PluginConfig, RuleConfig, DEFAULT_POLICY};
-use crate::engine::Policy;
 use crate::error::join;
 use crate::error::ConfigError;
 use crate::http::{is_token, Header};
