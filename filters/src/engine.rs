@@ -11,9 +11,10 @@ use crate::policy::{PolicySet, Selected};
 use crate::redact::baggage::Baggage;
 use crate::redact::token::{Keyring, TenantSource};
 use crate::redact::url::SanitizedUrl;
+use crate::redact::Clean;
 use crate::redact::{Redactions, Redactor};
 use crate::span::export::{ExportConfig, ExportHeaders};
-use crate::span::{self, Clean, SpanFacts, SpanRecord};
+use crate::span::{self, SpanFacts, SpanRecord};
 use crate::trace::TraceContext;
 
 /// Everything compiled in `on_configure`, shared read-only by all requests.
