@@ -1,7 +1,7 @@
 //! The compiled configuration and the per-request pipeline:
 //! headers in → decisions → mutations out (plus counters).
 
-use crate::config::{self, DirectionConfig, PluginConfig, ServiceConfig};
+use crate::config::{self, DirectionConfig, PluginConfig};
 use crate::error::ConfigError;
 use crate::host::{Entropy, Properties};
 use crate::http::{Direction, Header, HeaderOp, RequestInput};
@@ -14,6 +14,7 @@ use crate::redact::url::SanitizedUrl;
 use crate::redact::Clean;
 use crate::redact::{Redactions, Redactor};
 use crate::span::export::{ExportConfig, ExportHeaders};
+use crate::span::otlp::ServiceConfig;
 use crate::span::{self, SpanFacts, SpanRecord};
 use crate::trace::TraceContext;
 

@@ -15,8 +15,11 @@ pub mod schema;
 use crate::error::{from_value, kind, ConfigError};
 use crate::redact::baggage::BaggageConfig;
 use crate::redact::detectors::DetectorsConfig;
+use crate::redact::headers::HeaderPolicyConfig;
 use crate::redact::token::{KeysConfig, TenantConfig};
 use crate::redact::url::UrlConfig;
+use crate::span::otlp::ServiceConfig;
+use crate::trace::config::TraceConfig;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -92,17 +95,6 @@ pub const GLOBAL_FIELDS: &[&str] = &[
     "rules",
 ];
 
-/// `service`: who this workload is, for the span resource. Unset fields fall
-/// back to Istio node metadata (`WORKLOAD_NAME`, `NAMESPACE`).
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceConfig {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub namespace: Option<String>,
-}
-
 /// The name of the policy written at the top level.
 pub const DEFAULT_POLICY: &str = "default";
 
@@ -141,181 +133,6 @@ pub struct PolicyConfig {
     /// Trace context: propagation formats, restart, sampling, tracestate.
     #[serde(default)]
     pub trace: TraceConfig,
-}
-
-/// How this hop takes part in the trace (README "Trace context").
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TraceConfig {
-    /// Formats written to the forwarded request, all with the same ids.
-    /// Extraction always reads every format (traceparent, then b3, then
-    /// x-b3-*, then uber-trace-id).
-    #[serde(default = "default_propagation")]
-    pub propagation: Vec<PropagationFormat>,
-    /// Start a new trace even when the incoming context is valid (front
-    /// gates); the incoming ids are kept only as a span link.
-    #[serde(default)]
-    pub restart_trace: bool,
-    /// A ratio in 0..1 (parent-based), or "always" / "never" (ignoring the
-    /// parent). Default: parent-based, ratio 1.
-    #[serde(default)]
-    pub sampling: Option<SamplingConfig>,
-    /// This hop's own tracestate key (value: its span id), added on the left.
-    #[serde(default)]
-    pub tracestate_key: Option<String>,
-    /// tracestate keys deleted before forwarding, for privacy.
-    #[serde(default)]
-    pub tracestate_deny_keys: Vec<String>,
-    /// `keep` x-request-id as it is, or `generate` one when it is missing.
-    #[serde(default)]
-    pub request_id: RequestIdMode,
-    /// Who writes traceparent/tracestate: tracesafe, or Envoy's own tracer.
-    #[serde(default)]
-    pub trace_context: TraceContextOwner,
-    /// `X-Amzn-Trace-Id` fields besides Root, Parent and Sampled (such as
-    /// `Lineage`) forwarded when the trace continues. They can carry data,
-    /// so none by default. Needs `xray` in `propagation`.
-    #[serde(default)]
-    pub xray_keep_fields: Vec<String>,
-    /// The W3C Level 2 `traceresponse` response header: `pass` (only a
-    /// valid value), `strip`, or `emit` (set it on SERVER hops).
-    #[serde(default)]
-    pub traceresponse: TraceResponseMode,
-}
-
-impl Default for TraceConfig {
-    fn default() -> Self {
-        Self {
-            propagation: default_propagation(),
-            restart_trace: false,
-            sampling: None,
-            tracestate_key: None,
-            tracestate_deny_keys: Vec::new(),
-            request_id: RequestIdMode::default(),
-            trace_context: TraceContextOwner::default(),
-            xray_keep_fields: Vec::new(),
-            traceresponse: TraceResponseMode::default(),
-        }
-    }
-}
-
-fn default_propagation() -> Vec<PropagationFormat> {
-    vec![PropagationFormat::TraceContext]
-}
-
-/// A trace context wire format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PropagationFormat {
-    /// W3C `traceparent` / `tracestate`.
-    TraceContext,
-    /// Zipkin single header `b3`.
-    B3,
-    /// Zipkin `x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled`.
-    B3Multi,
-    /// Jaeger `uber-trace-id`.
-    Jaeger,
-    /// AWS X-Ray `X-Amzn-Trace-Id`.
-    Xray,
-}
-
-/// `trace.traceresponse`: what reaches the downstream in `traceresponse`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TraceResponseMode {
-    /// Forward a valid Level 2 value; remove (and count) anything else.
-    #[default]
-    Pass,
-    /// Remove it: internal trace ids stay inside (edge routes).
-    Strip,
-    /// On SERVER hops, set it to this hop's span.
-    Emit,
-}
-
-/// `trace.sampling`: a ratio, or a fixed decision.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
-#[serde(
-    untagged,
-    expecting = "a sampling ratio between 0 and 1, \"always\" or \"never\""
-)]
-pub enum SamplingConfig {
-    Ratio(f64),
-    Mode(SamplingMode),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SamplingMode {
-    Always,
-    Never,
-}
-
-/// `trace.request_id`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RequestIdMode {
-    #[default]
-    Keep,
-    Generate,
-}
-
-/// `trace.trace_context`: who owns traceparent/tracestate on this hop.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TraceContextOwner {
-    /// tracesafe continues or starts the trace and writes the headers.
-    #[default]
-    Tracesafe,
-    /// Envoy's HCM tracer does (it overwrites them in the router).
-    Envoy,
-}
-
-/// What to do with headers in one direction (`request_headers` towards the
-/// upstream, `response_headers` towards the downstream).
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HeaderPolicyConfig {
-    /// Built-in removal set applied on top of `remove` (default `none`).
-    #[serde(default)]
-    pub defaults: HeaderDefaults,
-    /// Header names to remove, matched case-insensitively.
-    #[serde(default)]
-    pub remove: Vec<String>,
-    /// Name prefixes to remove (`x-internal-`).
-    #[serde(default)]
-    pub remove_prefixes: Vec<String>,
-    /// regex-lite patterns searched in the lowercase name (anchor with `^`/`$`).
-    #[serde(default)]
-    pub remove_regex: Vec<String>,
-    /// Allow-list mode: only these names (plus pseudo-headers, framing and
-    /// the trace headers tracesafe manages) pass.
-    #[serde(default)]
-    pub allow_only: Option<Vec<String>>,
-    /// Header names whose values are replaced by keyed tokens.
-    #[serde(default)]
-    pub tokenize: Vec<String>,
-    /// Token namespace per tokenized header (default: the header name).
-    #[serde(default)]
-    pub namespaces: BTreeMap<String, String>,
-    /// Header names, or `*` for all, whose values run through the detectors.
-    #[serde(default)]
-    pub scan: Vec<String>,
-}
-
-/// `defaults`: the named removal set.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum HeaderDefaults {
-    /// No built-in removals: the default, so a mesh-wide rollout with `{}`
-    /// never strips the credentials apps and `RequestAuthentication` need.
-    #[default]
-    None,
-    /// `authorization`, `proxy-authorization`, `cookie`, `set-cookie`,
-    /// `x-api-key`, `x-amz-security-token`. Opt-in.
-    Credentials,
-    /// `credentials` plus `x-forwarded-client-cert` and `x-envoy-*`: for
-    /// traffic leaving the mesh.
-    External,
 }
 
 /// A policy object as written: the fields of [`PolicyConfig`] plus
@@ -699,6 +516,8 @@ fn rules_config(value: Option<Value>, errors: &mut Vec<ConfigError>) -> Vec<Rule
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::config::{PropagationFormat, RequestIdMode, TraceContextOwner};
+    use crate::trace::sampling::{SamplingConfig, SamplingMode};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -2,7 +2,6 @@
 //! form. Removal (exact names, prefixes, regexes, a named default set),
 //! allow-list mode, tokenized values and detector scans.
 
-use crate::config::{HeaderDefaults, HeaderPolicyConfig};
 use crate::error::join;
 use crate::error::ConfigError;
 use crate::http::{header_name, Header, HeaderOp};
@@ -11,7 +10,58 @@ use crate::redact::pct;
 use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome};
 use regex_lite::Regex;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// What to do with headers in one direction (`request_headers` towards the
+/// upstream, `response_headers` towards the downstream).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderPolicyConfig {
+    /// Built-in removal set applied on top of `remove` (default `none`).
+    #[serde(default)]
+    pub defaults: HeaderDefaults,
+    /// Header names to remove, matched case-insensitively.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// Name prefixes to remove (`x-internal-`).
+    #[serde(default)]
+    pub remove_prefixes: Vec<String>,
+    /// regex-lite patterns searched in the lowercase name (anchor with `^`/`$`).
+    #[serde(default)]
+    pub remove_regex: Vec<String>,
+    /// Allow-list mode: only these names (plus pseudo-headers, framing and
+    /// the trace headers tracesafe manages) pass.
+    #[serde(default)]
+    pub allow_only: Option<Vec<String>>,
+    /// Header names whose values are replaced by keyed tokens.
+    #[serde(default)]
+    pub tokenize: Vec<String>,
+    /// Token namespace per tokenized header (default: the header name).
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, String>,
+    /// Header names, or `*` for all, whose values run through the detectors.
+    #[serde(default)]
+    pub scan: Vec<String>,
+}
+
+/// `defaults`: the named removal set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderDefaults {
+    /// No built-in removals: the default, so a mesh-wide rollout with `{}`
+    /// never strips the credentials apps and `RequestAuthentication` need.
+    #[default]
+    None,
+    /// `authorization`, `proxy-authorization`, `cookie`, `set-cookie`,
+    /// `x-api-key`, `x-amz-security-token`. Opt-in.
+    Credentials,
+    /// `credentials` plus `x-forwarded-client-cert` and `x-envoy-*`: for
+    /// traffic leaving the mesh.
+    External,
+}
 
 /// `defaults: credentials`: headers that carry credentials.
 pub const CREDENTIAL_HEADERS: &[&str] = &[

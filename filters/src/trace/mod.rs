@@ -4,6 +4,7 @@
 //! plus a [`TraceContext`] record for span export.
 
 pub mod b3;
+pub mod config;
 pub mod ids;
 pub mod jaeger;
 pub mod sampling;
@@ -12,9 +13,6 @@ pub mod traceresponse;
 pub mod tracestate;
 pub mod xray;
 
-use crate::config::{
-    PropagationFormat, RequestIdMode, TraceConfig, TraceContextOwner, TraceResponseMode,
-};
 use crate::error::join;
 use crate::error::ConfigError;
 use crate::host::Entropy;
@@ -23,6 +21,9 @@ use crate::http::{self, Header, HeaderOp};
 use crate::metrics::{Metric, Metrics};
 use crate::redact::pct;
 use crate::redact::Redactor;
+use crate::trace::config::{
+    PropagationFormat, RequestIdMode, TraceConfig, TraceContextOwner, TraceResponseMode,
+};
 use crate::trace::ids::{SpanId, TraceId};
 use crate::trace::sampling::Sampler;
 use crate::trace::traceparent::{trim_ows, TraceParent, FLAG_RANDOM, FLAG_SAMPLED};
