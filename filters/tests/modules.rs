@@ -241,7 +241,6 @@ fn cycles(modules: &BTreeSet<String>, edges: &Edges) -> Vec<Vec<String>> {
 }
 
 #[test]
-#[ignore = "cycles are being broken (#16)"]
 fn no_import_cycle_between_modules() {
     let (modules, edges) = graph();
     let found = cycles(&modules, &edges);
