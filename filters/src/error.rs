@@ -11,6 +11,20 @@ use std::fmt;
 pub struct ConfigError {
     pub path: String,
     pub message: String,
+    pub kind: ErrorKind,
+}
+
+/// Which problem an error is, for tools that explain it (`tracesafe check`
+/// hints), so rewording a message cannot lose its explanation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Any other invalid value; the message says which.
+    #[default]
+    Invalid,
+    /// A policy name that cannot become an Envoy stat name.
+    PolicyName,
+    /// A policy that extends itself, directly or through others.
+    ExtendsCycle,
 }
 
 impl ConfigError {
@@ -18,7 +32,14 @@ impl ConfigError {
         Self {
             path: path.into(),
             message: message.into(),
+            kind: ErrorKind::Invalid,
         }
+    }
+
+    /// The same error, of a known kind.
+    pub fn of_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
     }
 }
 

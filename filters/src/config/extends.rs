@@ -2,7 +2,7 @@
 //!
 //! Resolution works on the JSON objects, before they are deserialized into
 //! `PolicyConfig`, so it covers every policy field, present and future,
-//! without knowing any of them. The rules (also in the README):
+//! without knowing any of them. The rules (also in docs/policies-and-presets.md):
 //!
 //! - A policy is the merge of the policies it extends, in the order listed,
 //!   and then of its own fields: `extends: [a, b]` + own = a ⊕ b ⊕ own.
@@ -21,7 +21,7 @@
 use crate::config::presets;
 use crate::config::{policy_path, PolicySource, DEFAULT_POLICY, EXTENDS};
 use crate::error::join;
-use crate::error::{kind, ConfigError};
+use crate::error::{kind, ConfigError, ErrorKind};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -212,10 +212,10 @@ impl Resolver<'_> {
             if let Some(pos) = stack.iter().position(|n| n == parent) {
                 let mut cycle: Vec<&str> = stack.iter().skip(pos).map(String::as_str).collect();
                 cycle.push(parent);
-                self.errors.push(ConfigError::new(
-                    item_path,
-                    format!("`extends` cycle: {}", cycle.join(" → ")),
-                ));
+                self.errors.push(
+                    ConfigError::new(item_path, format!("`extends` cycle: {}", cycle.join(" → ")))
+                        .of_kind(ErrorKind::ExtendsCycle),
+                );
                 ok = false;
                 continue;
             }

@@ -5,14 +5,14 @@
 //! The top level holds plugin-wide settings (`GlobalConfig`) side by side
 //! with the fields of the default policy (`PolicyConfig`), so a one-policy
 //! configuration needs no nesting. Named policies live under `policies`;
-//! `rules` choose between them per request (see `policy.rs`), and `extends`
-//! composes them (see `extends.rs`).
+//! `rules` choose between them per request (see `crate::policy`), and `extends`
+//! composes them (see [`extends`]).
 
 pub mod extends;
 pub mod presets;
 pub mod schema;
 
-use crate::error::{from_value, kind, ConfigError};
+use crate::error::{from_value, kind, ConfigError, ErrorKind};
 use crate::redact::baggage::BaggageConfig;
 use crate::redact::detectors::DetectorsConfig;
 use crate::redact::headers::HeaderPolicyConfig;
@@ -434,8 +434,8 @@ fn policy_sources(
     let mut out = BTreeMap::new();
     for (name, body) in map {
         let path = format!("policies.{name}");
-        if let Err(message) = check_policy_name(&name) {
-            errors.push(ConfigError::new(path.clone(), message));
+        if let Err(err) = check_policy_name(&name, &path) {
+            errors.push(err);
             if name == DEFAULT_POLICY {
                 // The name is taken by the top-level policy.
                 continue;
@@ -458,26 +458,27 @@ const MAX_POLICY_NAME: usize = 64;
 
 /// Policy names end up in Envoy stat names, so they are restricted to
 /// `[a-z0-9][a-z0-9_-]*`; they may not shadow `default` or a preset.
-fn check_policy_name(name: &str) -> Result<(), String> {
+fn check_policy_name(name: &str, path: &str) -> Result<(), ConfigError> {
     let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
     let starts_well = name
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !starts_well || !name.chars().all(valid_char) || name.len() > MAX_POLICY_NAME {
-        return Err(format!(
+        return Err(ConfigError::new(path, format!(
             "invalid policy name {name:?}: use 1-{MAX_POLICY_NAME} lowercase letters, digits, `-` or `_`, starting with a letter or digit"
-        ));
+        )).of_kind(ErrorKind::PolicyName));
     }
     if name == DEFAULT_POLICY {
-        return Err(
-            "`default` is the policy written at the top level; put its fields there".into(),
-        );
+        return Err(ConfigError::new(
+            path,
+            "`default` is the policy written at the top level; put its fields there",
+        ));
     }
     if crate::config::presets::get(name).is_some() {
-        return Err(format!(
+        return Err(ConfigError::new(path, format!(
             "`{name}` is a built-in preset; name the policy differently and use `\"extends\": [\"{name}\"]`"
-        ));
+        )));
     }
     Ok(())
 }
@@ -654,20 +655,22 @@ mod tests {
 
     #[test]
     fn policy_names_are_stat_safe() {
-        for (name, msg) in [
-            ("Bad", "invalid policy name"),
-            ("a.b", "invalid policy name"),
-            ("-a", "invalid policy name"),
+        for (name, msg, kind) in [
+            ("Bad", "invalid policy name", ErrorKind::PolicyName),
+            ("a.b", "invalid policy name", ErrorKind::PolicyName),
+            ("-a", "invalid policy name", ErrorKind::PolicyName),
             (
                 "default",
                 "`default` is the policy written at the top level",
+                ErrorKind::Invalid,
             ),
-            ("pii", "`pii` is a built-in preset"),
+            ("pii", "`pii` is a built-in preset", ErrorKind::Invalid),
         ] {
             let json = format!(r#"{{"policies": {{"{name}": {{}}}}}}"#);
             let err = parse(json.as_bytes()).unwrap_err();
             assert_eq!(err.path, format!("policies.{name}"));
             assert!(err.message.starts_with(msg), "{name}: {}", err.message);
+            assert_eq!(err.kind, kind, "{name}");
         }
         let long = "a".repeat(65);
         let json = format!(r#"{{"policies": {{"{long}": {{}}}}}}"#);

@@ -5,7 +5,7 @@ use crate::trace::sampling::SamplingConfig;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// How this hop takes part in the trace (README "Trace context").
+/// How this hop takes part in the trace (docs/trace-context.md).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraceConfig {
