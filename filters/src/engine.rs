@@ -148,17 +148,6 @@ impl Engine {
         }
     }
 
-    pub fn compile(
-        cfg: &PluginConfig,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let mut errors = Vec::new();
-        match Self::build(cfg, env, &mut errors) {
-            Some(engine) if errors.is_empty() => Ok(engine),
-            _ => Err(first_error(errors)),
-        }
-    }
-
     fn build(
         cfg: &PluginConfig,
         env: &dyn Fn(&str) -> Option<String>,
