@@ -104,6 +104,8 @@ pub struct ResponseInput<'a> {
     pub policy: usize,
     /// [`RequestOutcome::trace`] of the request (`traceresponse: emit`).
     pub trace: Option<&'a TraceContext>,
+    /// Host properties: the upstream's certificate SAN for CLIENT spans.
+    pub properties: &'a dyn Properties,
 }
 
 /// What the adapter must do to the response headers.
@@ -111,6 +113,16 @@ pub struct ResponseInput<'a> {
 pub struct ResponseOutcome {
     pub ops: Vec<HeaderOp>,
     pub metrics: Metrics,
+    /// The `:status` code, for [`SpanRecord::finish`] at the end of the stream.
+    pub status: Option<u16>,
+}
+
+/// The response's `:status` code; `None` when absent or not a number.
+fn response_status(headers: &[Header]) -> Option<u16> {
+    std::str::from_utf8(first(headers, ":status"))
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// An environment without variables: configurations naming keys fail.
@@ -347,7 +359,13 @@ impl Engine {
 
     /// Decides the mutations for one response's headers, under the policy
     /// the request got.
-    pub fn on_response(&self, input: &ResponseInput<'_>) -> ResponseOutcome {
+    /// `span`: the request's span, if any; CLIENT spans get the upstream's
+    /// SPIFFE ID here, since only the response knows which upstream answered.
+    pub fn on_response(
+        &self,
+        input: &ResponseInput<'_>,
+        span: Option<&mut SpanRecord>,
+    ) -> ResponseOutcome {
         let policy = self.policies.get(input.policy);
         let minter = self.keyring.as_ref().map(|k| k.minter(input.tenant));
         let mut metrics = Metrics::default();
@@ -361,9 +379,17 @@ impl Engine {
             &mut r,
             Metric::ResponseHeadersRemoved,
         ));
+        let mut metrics = r.into_metrics();
+        if let Some(span) = span.filter(|s| s.kind == span::SpanKind::Client) {
+            let upstream = input
+                .properties
+                .property(&["upstream", "uri_san_peer_certificate"]);
+            span.set_upstream_peer(&upstream.unwrap_or_default(), &mut metrics);
+        }
         ResponseOutcome {
             ops,
-            metrics: r.into_metrics(),
+            metrics,
+            status: response_status(input.headers),
         }
     }
 }
@@ -606,18 +632,22 @@ mod tests {
             "tenant": {"header": "x-tenant-id"},
             "response_headers": {"defaults": "credentials", "remove": ["x-debug"], "tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}}
         }));
-        let out = engine.on_response(&ResponseInput {
-            headers: &hs(&[
-                (":status", "200"),
-                ("set-cookie", "s=1"),
-                ("x-debug", "1"),
-                ("x-user-id", "42"),
-                ("content-type", "text/plain"),
-            ]),
-            tenant: Some(b"globex"),
-            policy: 0,
-            trace: None,
-        });
+        let out = engine.on_response(
+            &ResponseInput {
+                headers: &hs(&[
+                    (":status", "200"),
+                    ("set-cookie", "s=1"),
+                    ("x-debug", "1"),
+                    ("x-user-id", "42"),
+                    ("content-type", "text/plain"),
+                ]),
+                tenant: Some(b"globex"),
+                policy: 0,
+                trace: None,
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert_eq!(
             out.ops,
             vec![
@@ -631,6 +661,63 @@ mod tests {
     }
 
     #[test]
+    fn the_response_gives_the_status_and_a_client_span_its_upstream() {
+        let engine = Engine::from_json(br#"{"direction":"outbound"}"#)
+            .unwrap()
+            .recording_every_span();
+        let hs_in = hs(&[(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )]);
+        let respond = |status: &str, san: &str, span: Option<&mut SpanRecord>| {
+            let props = StaticProperties::default()
+                .with(&["upstream", "uri_san_peer_certificate"], san.as_bytes());
+            engine.on_response(
+                &ResponseInput {
+                    headers: &hs(&[(":status", status)]),
+                    tenant: None,
+                    policy: 0,
+                    trace: None,
+                    properties: &props,
+                },
+                span,
+            )
+        };
+        let mut span = run(&engine, &hs_in, &StaticProperties::default())
+            .span
+            .unwrap();
+        assert_eq!(span.kind, SpanKind::Client);
+        let out = respond(
+            "503",
+            "spiffe://cluster.local/ns/shop/sa/cart",
+            Some(&mut span),
+        );
+        assert_eq!(out.status, Some(503));
+        let peer: Vec<_> = span
+            .attributes
+            .iter()
+            .filter(|(k, _)| k.starts_with("mesh.peer."))
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
+        assert_eq!(
+            peer,
+            [
+                r#"mesh.peer.spiffe_id=Str("spiffe://cluster.local/ns/shop/sa/cart")"#,
+                r#"mesh.peer.namespace=Str("shop")"#,
+                r#"mesh.peer.service_account=Str("cart")"#,
+            ]
+        );
+        assert_eq!(out.metrics.get(Metric::SpiffeInvalid), 0);
+        let mut fresh = run(&engine, &hs_in, &StaticProperties::default())
+            .span
+            .unwrap();
+        let out = respond("oops", "not a spiffe id", Some(&mut fresh));
+        assert_eq!(out.status, None);
+        assert_eq!(out.metrics.get(Metric::SpiffeInvalid), 1);
+        assert_eq!(respond("200", "x", None).status, Some(200));
+    }
+
+    #[test]
     fn traceresponse_is_decided_with_the_requests_context() {
         let hs_in = hs(&[(
             "traceparent",
@@ -641,12 +728,16 @@ mod tests {
             let engine = Engine::from_json(json).unwrap();
             let out = run(&engine, &hs_in, &StaticProperties::default());
             let ctx = out.trace.unwrap();
-            let r = engine.on_response(&ResponseInput {
-                headers: &resp,
-                tenant: None,
-                policy: 0,
-                trace: Some(&ctx),
-            });
+            let r = engine.on_response(
+                &ResponseInput {
+                    headers: &resp,
+                    tenant: None,
+                    policy: 0,
+                    trace: Some(&ctx),
+                    properties: &StaticProperties::default(),
+                },
+                None,
+            );
             (r, crate::trace::ids::to_hex(&ctx.span_id))
         };
         let (out, span) = respond(br#"{"direction":"inbound","trace":{"traceresponse":"emit"}}"#);

@@ -2,7 +2,12 @@
 //! redact, ...) may use the leaves and the concerns below it, never one that
 //! uses it back. Tests (`#[cfg(test)]` items) may use anything, like the
 //! integration tests do.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -231,18 +231,22 @@ mod tests {
         assert_eq!(out.metrics.get(Metric::HeadersRemoved), 5);
         assert_eq!(out.metrics.get(Metric::BaggageDropped), 2);
 
-        let resp = e.on_response(&ResponseInput {
-            headers: &hs(&[
-                (":status", "200"),
-                ("set-cookie", "a=1"),
-                ("set-cookie2", "b=2"),
-                ("x-auth-token", "t"),
-                ("content-type", "text/plain"),
-            ]),
-            tenant: None,
-            policy: 0,
-            trace: None,
-        });
+        let resp = e.on_response(
+            &ResponseInput {
+                headers: &hs(&[
+                    (":status", "200"),
+                    ("set-cookie", "a=1"),
+                    ("set-cookie2", "b=2"),
+                    ("x-auth-token", "t"),
+                    ("content-type", "text/plain"),
+                ]),
+                tenant: None,
+                policy: 0,
+                trace: None,
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert_eq!(
             resp.ops,
             vec![
@@ -266,12 +270,16 @@ mod tests {
             header_names(&forwarded(&headers, &out)),
             vec!["traceparent"]
         );
-        let resp = e.on_response(&ResponseInput {
-            headers: &hs(&[("set-cookie", "a=1")]),
-            tenant: None,
-            policy: 0,
-            trace: None,
-        });
+        let resp = e.on_response(
+            &ResponseInput {
+                headers: &hs(&[("set-cookie", "a=1")]),
+                tenant: None,
+                policy: 0,
+                trace: None,
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert_eq!(resp.ops, vec![HeaderOp::Remove("set-cookie".into())]);
     }
 
@@ -450,12 +458,16 @@ mod tests {
         assert_eq!(out.metrics.get(Metric::TracesRestarted), 1);
         assert_eq!(out.metrics.get(Metric::BaggageDropped), 4);
         // No trace id of this mesh goes back to the external caller.
-        let resp = e.on_response(&ResponseInput {
-            headers: &hs(&[(":status", "200"), ("traceresponse", TRACEPARENT)]),
-            tenant: None,
-            policy: 0,
-            trace: Some(&ctx),
-        });
+        let resp = e.on_response(
+            &ResponseInput {
+                headers: &hs(&[(":status", "200"), ("traceresponse", TRACEPARENT)]),
+                tenant: None,
+                policy: 0,
+                trace: Some(&ctx),
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert_eq!(resp.ops, vec![HeaderOp::Remove("traceresponse".into())]);
     }
 
@@ -512,12 +524,16 @@ mod tests {
             Some("email=a@example.com"),
             "no detectors, even in the span"
         );
-        let resp = e.on_response(&ResponseInput {
-            headers: &hs(&[("set-cookie", "a=1")]),
-            tenant: None,
-            policy: 0,
-            trace: None,
-        });
+        let resp = e.on_response(
+            &ResponseInput {
+                headers: &hs(&[("set-cookie", "a=1")]),
+                tenant: None,
+                policy: 0,
+                trace: None,
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert!(resp.ops.is_empty());
     }
 }
