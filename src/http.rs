@@ -7,8 +7,8 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
-use tracesafe_filters::span::{SpanKind, SpanRecord};
-use tracesafe_filters::{Engine, HeaderOp, Properties, RequestInput, ResponseInput, TraceContext};
+use tracesafe_filters::span::SpanRecord;
+use tracesafe_filters::{Engine, HeaderOp, RequestInput, ResponseInput, TraceContext};
 
 pub struct Request {
     engine: Rc<Engine>,
@@ -89,12 +89,16 @@ impl HttpContext for Request {
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         let headers = self.get_http_response_headers_bytes();
-        let outcome = self.engine.on_response(&ResponseInput {
-            headers: &headers,
-            tenant: self.tenant.as_deref(),
-            policy: self.policy,
-            trace: self.trace.as_ref(),
-        });
+        let outcome = self.engine.on_response(
+            &ResponseInput {
+                headers: &headers,
+                tenant: self.tenant.as_deref(),
+                policy: self.policy,
+                trace: self.trace.as_ref(),
+                properties: &self.properties,
+            },
+            self.span.as_mut(),
+        );
         for op in &outcome.ops {
             match op {
                 HeaderOp::Remove(name) => self.set_http_response_header_bytes(name, None),
@@ -103,20 +107,8 @@ impl HttpContext for Request {
                 }
             }
         }
-        let mut metrics = outcome.metrics;
-        if let Some(span) = &mut self.span {
-            self.status = headers
-                .iter()
-                .find(|(n, _)| n == ":status")
-                .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok());
-            if span.kind == SpanKind::Client {
-                let upstream = self
-                    .properties
-                    .property(&["upstream", "uri_san_peer_certificate"]);
-                span.set_upstream_peer(&upstream.unwrap_or_default(), &mut metrics);
-            }
-        }
-        self.stats.record_metrics(&metrics);
+        self.status = outcome.status;
+        self.stats.record_metrics(&outcome.metrics);
         Action::Continue
     }
 

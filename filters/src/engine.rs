@@ -1,51 +1,22 @@
 //! The compiled configuration and the per-request pipeline:
 //! headers in → decisions → mutations out (plus counters).
 
-use crate::config::{
-    self, ConfigError, DirectionConfig, PluginConfig, PolicyConfig, ServiceConfig,
-};
+use crate::config::{self, DirectionConfig, PluginConfig};
+use crate::error::ConfigError;
 use crate::host::{Entropy, Properties};
+use crate::http::{Direction, Header, HeaderOp, RequestInput};
 use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
 use crate::policy::{PolicySet, Selected};
-use crate::redact::baggage::{Baggage, BaggagePolicy};
-use crate::redact::detectors::Detectors;
-use crate::redact::headers::{Header, HeaderOp, HeaderPolicy};
+use crate::redact::baggage::Baggage;
 use crate::redact::token::{Keyring, TenantSource};
-use crate::redact::url::{SanitizedUrl, UrlPolicy};
+use crate::redact::url::SanitizedUrl;
+use crate::redact::Clean;
 use crate::redact::{Redactions, Redactor};
 use crate::span::export::{ExportConfig, ExportHeaders};
-use crate::span::{self, Clean, SpanFacts, SpanRecord};
-use crate::trace::{TraceContext, TracePolicy};
-
-/// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    Inbound,
-    Outbound,
-}
-
-impl Direction {
-    /// Envoy's `listener_direction` property: an enum number
-    /// (`core.v3.TrafficDirection`: 1 INBOUND, 2 OUTBOUND) as a little-endian
-    /// integer, or its name.
-    pub fn from_property(raw: &[u8]) -> Option<Self> {
-        match raw {
-            b"INBOUND" | b"inbound" => return Some(Direction::Inbound),
-            b"OUTBOUND" | b"outbound" => return Some(Direction::Outbound),
-            _ => {}
-        }
-        let mut le = [0u8; 8];
-        for (dst, src) in le.iter_mut().zip(raw.iter().take(8)) {
-            *dst = *src;
-        }
-        match u64::from_le_bytes(le) {
-            1 => Some(Direction::Inbound),
-            2 => Some(Direction::Outbound),
-            _ => None,
-        }
-    }
-}
+use crate::span::otlp::ServiceConfig;
+use crate::span::{self, SpanFacts, SpanRecord};
+use crate::trace::TraceContext;
 
 /// Everything compiled in `on_configure`, shared read-only by all requests.
 #[derive(Debug, Clone)]
@@ -65,67 +36,12 @@ pub struct Engine {
     every_span: bool,
 }
 
-/// One policy, compiled.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    request_headers: HeaderPolicy,
-    response_headers: HeaderPolicy,
-    detectors: Detectors,
-    baggage: BaggagePolicy,
-    url: UrlPolicy,
-    trace: TracePolicy,
-}
-
-impl Policy {
-    /// `path` is the JSON path of the policy object, for error messages;
-    /// `has_keys` says whether `tokenize` actions are possible.
-    pub fn compile(cfg: &PolicyConfig, path: &str, has_keys: bool) -> Result<Self, ConfigError> {
-        Ok(Self {
-            request_headers: HeaderPolicy::compile(
-                &cfg.request_headers,
-                &join(path, "request_headers"),
-                has_keys,
-            )?,
-            response_headers: HeaderPolicy::compile(
-                &cfg.response_headers,
-                &join(path, "response_headers"),
-                has_keys,
-            )?,
-            detectors: Detectors::compile(&cfg.detectors, &join(path, "detectors"), has_keys)?,
-            baggage: BaggagePolicy::compile(&cfg.baggage, &join(path, "baggage"), has_keys)?,
-            url: UrlPolicy::compile(&cfg.url, &join(path, "url"), has_keys)?,
-            trace: TracePolicy::compile(&cfg.trace, &join(path, "trace"))?,
-        })
-    }
-
-    pub fn request_headers(&self) -> &HeaderPolicy {
-        &self.request_headers
-    }
-
-    pub fn detectors(&self) -> &Detectors {
-        &self.detectors
-    }
-
-    pub fn baggage(&self) -> &BaggagePolicy {
-        &self.baggage
-    }
-}
-
 /// The first value of a header, or empty.
 fn first<'a>(headers: &'a [Header], name: &str) -> &'a [u8] {
-    crate::redact::headers::values(headers, name)
+    crate::http::values(headers, name)
         .first()
         .copied()
         .unwrap_or_default()
-}
-
-/// `a.b` without a leading dot when `a` is the root.
-pub fn join(base: &str, field: &str) -> String {
-    if base.is_empty() {
-        field.to_string()
-    } else {
-        format!("{base}.{field}")
-    }
 }
 
 /// The first of a non-empty error list.
@@ -134,14 +50,6 @@ fn first_error(errors: Vec<ConfigError>) -> ConfigError {
         .into_iter()
         .next()
         .unwrap_or_else(|| ConfigError::new("", "invalid configuration"))
-}
-
-/// One request as the host sees it.
-pub struct RequestInput<'a> {
-    pub headers: &'a [Header],
-    pub properties: &'a dyn Properties,
-    /// Host time at request headers, in Unix nanoseconds: the span start.
-    pub now_ns: u64,
 }
 
 /// What the adapter must do to the request, and what happened.
@@ -196,6 +104,8 @@ pub struct ResponseInput<'a> {
     pub policy: usize,
     /// [`RequestOutcome::trace`] of the request (`traceresponse: emit`).
     pub trace: Option<&'a TraceContext>,
+    /// Host properties: the upstream's certificate SAN for CLIENT spans.
+    pub properties: &'a dyn Properties,
 }
 
 /// What the adapter must do to the response headers.
@@ -203,6 +113,16 @@ pub struct ResponseInput<'a> {
 pub struct ResponseOutcome {
     pub ops: Vec<HeaderOp>,
     pub metrics: Metrics,
+    /// The `:status` code, for [`SpanRecord::finish`] at the end of the stream.
+    pub status: Option<u16>,
+}
+
+/// The response's `:status` code; `None` when absent or not a number.
+fn response_status(headers: &[Header]) -> Option<u16> {
+    std::str::from_utf8(first(headers, ":status"))
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// An environment without variables: configurations naming keys fail.
@@ -237,17 +157,6 @@ impl Engine {
         match engine {
             Some(engine) if errors.is_empty() => Ok(engine),
             _ => Err(errors),
-        }
-    }
-
-    pub fn compile(
-        cfg: &PluginConfig,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let mut errors = Vec::new();
-        match Self::build(cfg, env, &mut errors) {
-            Some(engine) if errors.is_empty() => Ok(engine),
-            _ => Err(first_error(errors)),
         }
     }
 
@@ -450,7 +359,13 @@ impl Engine {
 
     /// Decides the mutations for one response's headers, under the policy
     /// the request got.
-    pub fn on_response(&self, input: &ResponseInput<'_>) -> ResponseOutcome {
+    /// `span`: the request's span, if any; CLIENT spans get the upstream's
+    /// SPIFFE ID here, since only the response knows which upstream answered.
+    pub fn on_response(
+        &self,
+        input: &ResponseInput<'_>,
+        span: Option<&mut SpanRecord>,
+    ) -> ResponseOutcome {
         let policy = self.policies.get(input.policy);
         let minter = self.keyring.as_ref().map(|k| k.minter(input.tenant));
         let mut metrics = Metrics::default();
@@ -464,9 +379,17 @@ impl Engine {
             &mut r,
             Metric::ResponseHeadersRemoved,
         ));
+        let mut metrics = r.into_metrics();
+        if let Some(span) = span.filter(|s| s.kind == span::SpanKind::Client) {
+            let upstream = input
+                .properties
+                .property(&["upstream", "uri_san_peer_certificate"]);
+            span.set_upstream_peer(&upstream.unwrap_or_default(), &mut metrics);
+        }
         ResponseOutcome {
             ops,
-            metrics: r.into_metrics(),
+            metrics,
+            status: response_status(input.headers),
         }
     }
 }
@@ -709,18 +632,22 @@ mod tests {
             "tenant": {"header": "x-tenant-id"},
             "response_headers": {"defaults": "credentials", "remove": ["x-debug"], "tokenize": ["x-user-id"], "namespaces": {"x-user-id": "user"}}
         }));
-        let out = engine.on_response(&ResponseInput {
-            headers: &hs(&[
-                (":status", "200"),
-                ("set-cookie", "s=1"),
-                ("x-debug", "1"),
-                ("x-user-id", "42"),
-                ("content-type", "text/plain"),
-            ]),
-            tenant: Some(b"globex"),
-            policy: 0,
-            trace: None,
-        });
+        let out = engine.on_response(
+            &ResponseInput {
+                headers: &hs(&[
+                    (":status", "200"),
+                    ("set-cookie", "s=1"),
+                    ("x-debug", "1"),
+                    ("x-user-id", "42"),
+                    ("content-type", "text/plain"),
+                ]),
+                tenant: Some(b"globex"),
+                policy: 0,
+                trace: None,
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert_eq!(
             out.ops,
             vec![
@@ -734,6 +661,63 @@ mod tests {
     }
 
     #[test]
+    fn the_response_gives_the_status_and_a_client_span_its_upstream() {
+        let engine = Engine::from_json(br#"{"direction":"outbound"}"#)
+            .unwrap()
+            .recording_every_span();
+        let hs_in = hs(&[(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )]);
+        let respond = |status: &str, san: &str, span: Option<&mut SpanRecord>| {
+            let props = StaticProperties::default()
+                .with(&["upstream", "uri_san_peer_certificate"], san.as_bytes());
+            engine.on_response(
+                &ResponseInput {
+                    headers: &hs(&[(":status", status)]),
+                    tenant: None,
+                    policy: 0,
+                    trace: None,
+                    properties: &props,
+                },
+                span,
+            )
+        };
+        let mut span = run(&engine, &hs_in, &StaticProperties::default())
+            .span
+            .unwrap();
+        assert_eq!(span.kind, SpanKind::Client);
+        let out = respond(
+            "503",
+            "spiffe://cluster.local/ns/shop/sa/cart",
+            Some(&mut span),
+        );
+        assert_eq!(out.status, Some(503));
+        let peer: Vec<_> = span
+            .attributes
+            .iter()
+            .filter(|(k, _)| k.starts_with("mesh.peer."))
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
+        assert_eq!(
+            peer,
+            [
+                r#"mesh.peer.spiffe_id=Str("spiffe://cluster.local/ns/shop/sa/cart")"#,
+                r#"mesh.peer.namespace=Str("shop")"#,
+                r#"mesh.peer.service_account=Str("cart")"#,
+            ]
+        );
+        assert_eq!(out.metrics.get(Metric::SpiffeInvalid), 0);
+        let mut fresh = run(&engine, &hs_in, &StaticProperties::default())
+            .span
+            .unwrap();
+        let out = respond("oops", "not a spiffe id", Some(&mut fresh));
+        assert_eq!(out.status, None);
+        assert_eq!(out.metrics.get(Metric::SpiffeInvalid), 1);
+        assert_eq!(respond("200", "x", None).status, Some(200));
+    }
+
+    #[test]
     fn traceresponse_is_decided_with_the_requests_context() {
         let hs_in = hs(&[(
             "traceparent",
@@ -744,12 +728,16 @@ mod tests {
             let engine = Engine::from_json(json).unwrap();
             let out = run(&engine, &hs_in, &StaticProperties::default());
             let ctx = out.trace.unwrap();
-            let r = engine.on_response(&ResponseInput {
-                headers: &resp,
-                tenant: None,
-                policy: 0,
-                trace: Some(&ctx),
-            });
+            let r = engine.on_response(
+                &ResponseInput {
+                    headers: &resp,
+                    tenant: None,
+                    policy: 0,
+                    trace: Some(&ctx),
+                    properties: &StaticProperties::default(),
+                },
+                None,
+            );
             (r, crate::trace::ids::to_hex(&ctx.span_id))
         };
         let (out, span) = respond(br#"{"direction":"inbound","trace":{"traceresponse":"emit"}}"#);

@@ -1,7 +1,62 @@
 //! Counters a request produces. The adapter turns them into Envoy stats
 //! (`tracesafe.<name>`); names never contain request data.
 
-use crate::redact::detectors::DetectorKind;
+/// What a detector found; also the metric `detector_hits.<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DetectorKind {
+    Email,
+    Card,
+    Jwt,
+    /// `Bearer`/`Basic` credentials and vendor tokens, keys and secrets
+    /// (sub-labels such as `credential:github`).
+    Credential,
+    AwsKey,
+    Ipv4,
+    Ipv6,
+    Ssn,
+    Phone,
+    Iban,
+    /// Long high-entropy letter+digit runs and UUIDs.
+    GenericSecret,
+    /// Any detector from `detectors.custom` (one counter for all of them:
+    /// metric names never depend on configuration).
+    Custom,
+}
+
+impl DetectorKind {
+    pub const ALL: [DetectorKind; 12] = [
+        DetectorKind::Email,
+        DetectorKind::Card,
+        DetectorKind::Jwt,
+        DetectorKind::Credential,
+        DetectorKind::AwsKey,
+        DetectorKind::Ipv4,
+        DetectorKind::Ipv6,
+        DetectorKind::Ssn,
+        DetectorKind::Phone,
+        DetectorKind::Iban,
+        DetectorKind::GenericSecret,
+        DetectorKind::Custom,
+    ];
+
+    /// The config field, mask label and default token namespace.
+    pub fn name(self) -> &'static str {
+        match self {
+            DetectorKind::Email => "email",
+            DetectorKind::Card => "card",
+            DetectorKind::Jwt => "jwt",
+            DetectorKind::Credential => "credential",
+            DetectorKind::AwsKey => "aws_key",
+            DetectorKind::Ipv4 => "ipv4",
+            DetectorKind::Ipv6 => "ipv6",
+            DetectorKind::Ssn => "ssn",
+            DetectorKind::Phone => "phone",
+            DetectorKind::Iban => "iban",
+            DetectorKind::GenericSecret => "generic_secret",
+            DetectorKind::Custom => "custom",
+        }
+    }
+}
 
 /// One counter. Names are stable: dashboards and alerts depend on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

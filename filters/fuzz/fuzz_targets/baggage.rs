@@ -8,11 +8,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
+use tracesafe_filters::http::{self, HeaderOp};
 use tracesafe_filters::redact::baggage::{
     Baggage, BaggageConfig, BaggagePolicy, MAX_BYTES, MAX_MEMBERS,
 };
 use tracesafe_filters::redact::detectors::Detectors;
-use tracesafe_filters::redact::headers::{self, HeaderOp};
 use tracesafe_filters::redact::pct;
 use tracesafe_filters::redact::token::Keyring;
 use tracesafe_filters::{Metrics, Redactor};
@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
         Metrics::default(),
     );
     let ops = f.policy.apply(&bag, &|_| false, &mut r);
-    let fields = headers::values(&h, "baggage");
+    let fields = http::values(&h, "baggage");
     match w3c(&ops) {
         Some(HeaderOp::Set(_, value)) => {
             assert!(value.len() <= MAX_BYTES, "{} bytes", value.len());

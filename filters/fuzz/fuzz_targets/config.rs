@@ -60,12 +60,16 @@ fuzz_target!(|data: &[u8]| {
             &mut SeededEntropy(7),
         );
         let resp = lines(b":status: 200\nset-cookie: a=1\nx-user-id: 42");
-        engine.on_response(&ResponseInput {
-            headers: &resp.headers,
-            tenant: out.tenant.as_deref(),
-            policy: out.policy.index,
-            trace: out.trace.as_ref(),
-        });
+        engine.on_response(
+            &ResponseInput {
+                headers: &resp.headers,
+                tenant: out.tenant.as_deref(),
+                policy: out.policy.index,
+                trace: out.trace.as_ref(),
+                properties: props,
+            },
+            None,
+        );
     }
     let _ = explain::explain(
         &engine,

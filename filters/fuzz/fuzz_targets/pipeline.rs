@@ -14,8 +14,8 @@
 use libfuzzer_sys::fuzz_target;
 use tracesafe_filters::cli::explain::apply;
 use tracesafe_filters::host::SeededEntropy;
+use tracesafe_filters::http::{Header, HeaderOp};
 use tracesafe_filters::redact::baggage::{MAX_BYTES, MAX_MEMBERS};
-use tracesafe_filters::redact::headers::{Header, HeaderOp};
 use tracesafe_filters::redact::pct;
 use tracesafe_filters::span::otlp::{self, Resource};
 use tracesafe_filters::trace::traceparent::TraceParent;
@@ -264,12 +264,16 @@ fn run(engine: &Engine, data: &[u8], carrier: u8, kind: u8, flags: u8, split: u8
     // The same fields as response headers.
     let mut response = vec![(":status".to_string(), b"200".to_vec())];
     response.extend(headers.iter().filter(|(n, _)| !n.starts_with(':')).cloned());
-    let resp = engine.on_response(&ResponseInput {
-        headers: &response,
-        tenant: out.tenant.as_deref(),
-        policy: out.policy.index,
-        trace: out.trace.as_ref(),
-    });
+    let resp = engine.on_response(
+        &ResponseInput {
+            headers: &response,
+            tenant: out.tenant.as_deref(),
+            policy: out.policy.index,
+            trace: out.trace.as_ref(),
+            properties: &input.properties,
+        },
+        None,
+    );
     check_ops(&resp.ops);
     if matches!(carrier % 9, 0 | 1 | 6) {
         for (name, value) in apply(&response, &resp.ops) {

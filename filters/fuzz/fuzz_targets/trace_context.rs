@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tracesafe_filters::redact::headers::{self, Header, HeaderOp};
+use tracesafe_filters::http::{self, Header, HeaderOp};
 use tracesafe_filters::redact::ScanOutcome;
 use tracesafe_filters::trace::traceparent::{TraceParent, KNOWN_FLAGS};
 use tracesafe_filters::trace::tracestate::{self, TraceState, MAX_MEMBERS};
@@ -23,7 +23,7 @@ fn as_headers(ops: &[HeaderOp]) -> Vec<Header> {
 fuzz_target!(|data: &[u8]| {
     let h = lines(data).headers;
 
-    let tp_fields = headers::values(&h, "traceparent");
+    let tp_fields = http::values(&h, "traceparent");
     for field in &tp_fields {
         if let Some(tp) = TraceParent::parse(field) {
             let out = tp.to_header();
@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(TraceParent::from_fields(&tp_fields).is_err());
     }
 
-    if let Ok(mut ts) = TraceState::from_fields(&headers::values(&h, "tracestate")) {
+    if let Ok(mut ts) = TraceState::from_fields(&http::values(&h, "tracestate")) {
         assert!(ts.len() <= MAX_MEMBERS);
         let out = ts.to_header();
         assert_eq!(
@@ -90,9 +90,7 @@ fuzz_target!(|data: &[u8]| {
         );
         // A parent span id or debug flag is never forwarded.
         let forwarded = tracesafe_filters::cli::explain::apply(&h, &ops);
-        assert!(
-            !headers::has(&forwarded, b3::PARENT_SPAN_ID) && !headers::has(&forwarded, b3::FLAGS)
-        );
+        assert!(!http::has(&forwarded, b3::PARENT_SPAN_ID) && !http::has(&forwarded, b3::FLAGS));
     }
     if let Some(rs) = jaeger::extract(&h) {
         let sampled = rs.sampled.unwrap_or(false);

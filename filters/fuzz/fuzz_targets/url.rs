@@ -10,8 +10,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
+use tracesafe_filters::http::{Header, HeaderOp};
 use tracesafe_filters::redact::detectors::Detectors;
-use tracesafe_filters::redact::headers::{Header, HeaderOp};
 use tracesafe_filters::redact::pct;
 use tracesafe_filters::redact::token::Keyring;
 use tracesafe_filters::redact::url::{UrlConfig, UrlPolicy};

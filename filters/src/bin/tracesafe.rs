@@ -12,9 +12,8 @@
 
 use std::io::Read;
 use std::process::ExitCode;
-use tracesafe_filters::cli::{check, explain, warnings};
+use tracesafe_filters::cli::{check, explain, mint, warnings};
 use tracesafe_filters::config::{self, schema};
-use tracesafe_filters::redact::token;
 
 const USAGE: &str = "usage:
   tracesafe check CONFIG.json...
@@ -215,7 +214,7 @@ fn cmd_token(args: &[String]) -> Result<ExitCode, String> {
         }
     };
     let env = |name: &str| std::env::var(name).ok();
-    match token::mint_as_configured(
+    match mint::mint_as_configured(
         &cfg,
         &env,
         key.map(String::as_str),

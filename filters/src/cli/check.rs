@@ -4,8 +4,9 @@
 //! field's description in the JSON Schema.
 
 use crate::config::schema::schema;
-use crate::config::{unknown_field, ConfigError};
+use crate::config::{presets, unknown_field};
 use crate::engine::Engine;
+use crate::error::{ConfigError, ErrorKind};
 use serde_json::Value;
 use std::fmt;
 
@@ -95,25 +96,26 @@ fn hint(err: &ConfigError, schema: &Value) -> String {
     } else if let Some(missing) = err.message.strip_prefix("missing field `") {
         let name = missing.split('`').next().unwrap_or(missing);
         parts.push(format!("add `{name}`"));
-        field = crate::engine::join(&err.path, name);
-    } else if err.message.starts_with("invalid policy name") {
+        field = crate::error::join(&err.path, name);
+    } else if err.kind == ErrorKind::PolicyName {
         parts.push(
             "policy names become Envoy stat names (`tracesafe.policy.<name>.requests`)".into(),
         );
-    } else if err.message.starts_with("`extends` cycle") {
+    } else if err.kind == ErrorKind::ExtendsCycle {
         parts.push("a policy cannot extend itself, directly or through others".into());
     } else if err.path.contains(".extends[") || err.path.starts_with("extends[") {
-        parts.push(
-            "`extends` names `default`, an entry of `policies` or a preset: secrets, pii, pci, egress-strict, minimal"
-                .into(),
-        );
+        let presets: Vec<&str> = presets::names().collect();
+        parts.push(format!(
+            "`extends` names `default`, an entry of `policies` or a preset: {}",
+            presets.join(", ")
+        ));
     }
     if let Some(description) = describe(schema, &field) {
         let shown = strip_indices(&field);
         parts.push(format!("`{shown}`: {description}"));
     }
     if parts.is_empty() {
-        parts.push("see `tracesafe schema` and the README's configuration reference".into());
+        parts.push("see `tracesafe schema` and docs/configuration.md".into());
     }
     parts.join("; ")
 }
@@ -288,6 +290,34 @@ mod tests {
         let d = errors(r#"{"direction": "inbund"}"#);
         assert!(
             d[0].hint.starts_with("did you mean `inbound`?"),
+            "{}",
+            d[0].hint
+        );
+    }
+
+    #[test]
+    fn hints_follow_the_error_kind() {
+        let d = errors(r#"{"policies": {"Bad.Name": {}}}"#);
+        assert_eq!(d[0].path, "policies.Bad.Name");
+        assert!(
+            d[0].hint.starts_with(
+                "policy names become Envoy stat names (`tracesafe.policy.<name>.requests`)"
+            ),
+            "{}",
+            d[0].hint
+        );
+        let d = errors(r#"{"extends": ["a"], "policies": {"a": {"extends": ["default"]}}}"#);
+        assert!(
+            d[0].hint
+                .starts_with("a policy cannot extend itself, directly or through others"),
+            "{}",
+            d[0].hint
+        );
+        let d = errors(r#"{"extends": ["nope"]}"#);
+        assert!(
+            d[0].hint.starts_with(
+                "`extends` names `default`, an entry of `policies` or a preset: egress-strict, minimal, pci, pii, secrets"
+            ),
             "{}",
             d[0].hint
         );

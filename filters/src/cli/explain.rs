@@ -6,13 +6,16 @@
 //! policy's own detectors and token settings (`[REDACTED:email]`,
 //! `[TOKEN:user]`, `[TRACE:continued]`).
 
-use crate::config::{from_value, ConfigError, MatchDirection};
-use crate::engine::{Engine, Policy, RequestInput, RequestOutcome};
+use crate::config::MatchDirection;
+use crate::engine::{Engine, RequestOutcome};
+use crate::error::{from_value, ConfigError};
 use crate::host::{SeededEntropy, StaticProperties};
+use crate::http::RequestInput;
+use crate::http::{Header, HeaderOp};
+use crate::policy::Policy;
 use crate::policy::Reason;
 use crate::redact::baggage::Baggage;
 use crate::redact::detectors::{Act, Detectors};
-use crate::redact::headers::{Header, HeaderOp};
 use crate::span::otlp::{self, Resource};
 use crate::span::{AttrValue, SpanKind};
 use crate::trace::ids::to_hex;
@@ -196,7 +199,7 @@ fn change(
     request: &[Header],
     forwarded: &[Header],
 ) -> Change {
-    let old = crate::redact::headers::values(request, op_name(op));
+    let old = crate::http::values(request, op_name(op));
     match op {
         HeaderOp::Remove(name) => Change::Removed {
             name: name.clone(),

@@ -2,7 +2,7 @@
 //!
 //! Resolution works on the JSON objects, before they are deserialized into
 //! `PolicyConfig`, so it covers every policy field, present and future,
-//! without knowing any of them. The rules (also in the README):
+//! without knowing any of them. The rules (also in docs/policies-and-presets.md):
 //!
 //! - A policy is the merge of the policies it extends, in the order listed,
 //!   and then of its own fields: `extends: [a, b]` + own = a ⊕ b ⊕ own.
@@ -19,8 +19,9 @@
 //!   configuration errors at the `extends[i]` entry that names them.
 
 use crate::config::presets;
-use crate::config::{kind, policy_path, ConfigError, PolicySource, DEFAULT_POLICY, EXTENDS};
-use crate::engine::join;
+use crate::config::{policy_path, PolicySource, DEFAULT_POLICY, EXTENDS};
+use crate::error::join;
+use crate::error::{kind, ConfigError, ErrorKind};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -211,10 +212,10 @@ impl Resolver<'_> {
             if let Some(pos) = stack.iter().position(|n| n == parent) {
                 let mut cycle: Vec<&str> = stack.iter().skip(pos).map(String::as_str).collect();
                 cycle.push(parent);
-                self.errors.push(ConfigError::new(
-                    item_path,
-                    format!("`extends` cycle: {}", cycle.join(" → ")),
-                ));
+                self.errors.push(
+                    ConfigError::new(item_path, format!("`extends` cycle: {}", cycle.join(" → ")))
+                        .of_kind(ErrorKind::ExtendsCycle),
+                );
                 ok = false;
                 continue;
             }

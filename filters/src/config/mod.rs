@@ -5,24 +5,27 @@
 //! The top level holds plugin-wide settings (`GlobalConfig`) side by side
 //! with the fields of the default policy (`PolicyConfig`), so a one-policy
 //! configuration needs no nesting. Named policies live under `policies`;
-//! `rules` choose between them per request (see `policy.rs`), and `extends`
-//! composes them (see `extends.rs`).
+//! `rules` choose between them per request (see `crate::policy`), and `extends`
+//! composes them (see [`extends`]).
 
 pub mod extends;
 pub mod presets;
 pub mod schema;
 
+use crate::error::{from_value, kind, ConfigError, ErrorKind};
 use crate::redact::baggage::BaggageConfig;
 use crate::redact::detectors::DetectorsConfig;
+use crate::redact::headers::HeaderPolicyConfig;
 use crate::redact::token::{KeysConfig, TenantConfig};
 use crate::redact::url::UrlConfig;
+use crate::span::otlp::ServiceConfig;
+use crate::trace::config::TraceConfig;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// The whole plugin configuration (`pluginConfig` in Istio, `configuration`
 /// in Envoy).
@@ -92,17 +95,6 @@ pub const GLOBAL_FIELDS: &[&str] = &[
     "rules",
 ];
 
-/// `service`: who this workload is, for the span resource. Unset fields fall
-/// back to Istio node metadata (`WORKLOAD_NAME`, `NAMESPACE`).
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceConfig {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub namespace: Option<String>,
-}
-
 /// The name of the policy written at the top level.
 pub const DEFAULT_POLICY: &str = "default";
 
@@ -141,181 +133,6 @@ pub struct PolicyConfig {
     /// Trace context: propagation formats, restart, sampling, tracestate.
     #[serde(default)]
     pub trace: TraceConfig,
-}
-
-/// How this hop takes part in the trace (README "Trace context").
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TraceConfig {
-    /// Formats written to the forwarded request, all with the same ids.
-    /// Extraction always reads every format (traceparent, then b3, then
-    /// x-b3-*, then uber-trace-id).
-    #[serde(default = "default_propagation")]
-    pub propagation: Vec<PropagationFormat>,
-    /// Start a new trace even when the incoming context is valid (front
-    /// gates); the incoming ids are kept only as a span link.
-    #[serde(default)]
-    pub restart_trace: bool,
-    /// A ratio in 0..1 (parent-based), or "always" / "never" (ignoring the
-    /// parent). Default: parent-based, ratio 1.
-    #[serde(default)]
-    pub sampling: Option<SamplingConfig>,
-    /// This hop's own tracestate key (value: its span id), added on the left.
-    #[serde(default)]
-    pub tracestate_key: Option<String>,
-    /// tracestate keys deleted before forwarding, for privacy.
-    #[serde(default)]
-    pub tracestate_deny_keys: Vec<String>,
-    /// `keep` x-request-id as it is, or `generate` one when it is missing.
-    #[serde(default)]
-    pub request_id: RequestIdMode,
-    /// Who writes traceparent/tracestate: tracesafe, or Envoy's own tracer.
-    #[serde(default)]
-    pub trace_context: TraceContextOwner,
-    /// `X-Amzn-Trace-Id` fields besides Root, Parent and Sampled (such as
-    /// `Lineage`) forwarded when the trace continues. They can carry data,
-    /// so none by default. Needs `xray` in `propagation`.
-    #[serde(default)]
-    pub xray_keep_fields: Vec<String>,
-    /// The W3C Level 2 `traceresponse` response header: `pass` (only a
-    /// valid value), `strip`, or `emit` (set it on SERVER hops).
-    #[serde(default)]
-    pub traceresponse: TraceResponseMode,
-}
-
-impl Default for TraceConfig {
-    fn default() -> Self {
-        Self {
-            propagation: default_propagation(),
-            restart_trace: false,
-            sampling: None,
-            tracestate_key: None,
-            tracestate_deny_keys: Vec::new(),
-            request_id: RequestIdMode::default(),
-            trace_context: TraceContextOwner::default(),
-            xray_keep_fields: Vec::new(),
-            traceresponse: TraceResponseMode::default(),
-        }
-    }
-}
-
-fn default_propagation() -> Vec<PropagationFormat> {
-    vec![PropagationFormat::TraceContext]
-}
-
-/// A trace context wire format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PropagationFormat {
-    /// W3C `traceparent` / `tracestate`.
-    TraceContext,
-    /// Zipkin single header `b3`.
-    B3,
-    /// Zipkin `x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled`.
-    B3Multi,
-    /// Jaeger `uber-trace-id`.
-    Jaeger,
-    /// AWS X-Ray `X-Amzn-Trace-Id`.
-    Xray,
-}
-
-/// `trace.traceresponse`: what reaches the downstream in `traceresponse`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TraceResponseMode {
-    /// Forward a valid Level 2 value; remove (and count) anything else.
-    #[default]
-    Pass,
-    /// Remove it: internal trace ids stay inside (edge routes).
-    Strip,
-    /// On SERVER hops, set it to this hop's span.
-    Emit,
-}
-
-/// `trace.sampling`: a ratio, or a fixed decision.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
-#[serde(
-    untagged,
-    expecting = "a sampling ratio between 0 and 1, \"always\" or \"never\""
-)]
-pub enum SamplingConfig {
-    Ratio(f64),
-    Mode(SamplingMode),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SamplingMode {
-    Always,
-    Never,
-}
-
-/// `trace.request_id`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RequestIdMode {
-    #[default]
-    Keep,
-    Generate,
-}
-
-/// `trace.trace_context`: who owns traceparent/tracestate on this hop.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TraceContextOwner {
-    /// tracesafe continues or starts the trace and writes the headers.
-    #[default]
-    Tracesafe,
-    /// Envoy's HCM tracer does (it overwrites them in the router).
-    Envoy,
-}
-
-/// What to do with headers in one direction (`request_headers` towards the
-/// upstream, `response_headers` towards the downstream).
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HeaderPolicyConfig {
-    /// Built-in removal set applied on top of `remove` (default `none`).
-    #[serde(default)]
-    pub defaults: HeaderDefaults,
-    /// Header names to remove, matched case-insensitively.
-    #[serde(default)]
-    pub remove: Vec<String>,
-    /// Name prefixes to remove (`x-internal-`).
-    #[serde(default)]
-    pub remove_prefixes: Vec<String>,
-    /// regex-lite patterns searched in the lowercase name (anchor with `^`/`$`).
-    #[serde(default)]
-    pub remove_regex: Vec<String>,
-    /// Allow-list mode: only these names (plus pseudo-headers, framing and
-    /// the trace headers tracesafe manages) pass.
-    #[serde(default)]
-    pub allow_only: Option<Vec<String>>,
-    /// Header names whose values are replaced by keyed tokens.
-    #[serde(default)]
-    pub tokenize: Vec<String>,
-    /// Token namespace per tokenized header (default: the header name).
-    #[serde(default)]
-    pub namespaces: BTreeMap<String, String>,
-    /// Header names, or `*` for all, whose values run through the detectors.
-    #[serde(default)]
-    pub scan: Vec<String>,
-}
-
-/// `defaults`: the named removal set.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum HeaderDefaults {
-    /// No built-in removals: the default, so a mesh-wide rollout with `{}`
-    /// never strips the credentials apps and `RequestAuthentication` need.
-    #[default]
-    None,
-    /// `authorization`, `proxy-authorization`, `cookie`, `set-cookie`,
-    /// `x-api-key`, `x-amz-security-token`. Opt-in.
-    Credentials,
-    /// `credentials` plus `x-forwarded-client-cert` and `x-envoy-*`: for
-    /// traffic leaving the mesh.
-    External,
 }
 
 /// A policy object as written: the fields of [`PolicyConfig`] plus
@@ -422,35 +239,6 @@ pub enum MatchDirection {
     Inbound,
     Outbound,
 }
-
-/// A configuration problem, located by its JSON path so the administrator
-/// can find the field (`request_headers.remove[2]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub path: String,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() || self.path == "." {
-            write!(f, "config error: {}", self.message)
-        } else {
-            write!(f, "config error at {}: {}", self.path, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// Parses the plugin configuration. Empty input means "all defaults".
 pub fn parse(bytes: &[u8]) -> Result<PluginConfig, ConfigError> {
@@ -646,8 +434,8 @@ fn policy_sources(
     let mut out = BTreeMap::new();
     for (name, body) in map {
         let path = format!("policies.{name}");
-        if let Err(message) = check_policy_name(&name) {
-            errors.push(ConfigError::new(path.clone(), message));
+        if let Err(err) = check_policy_name(&name, &path) {
+            errors.push(err);
             if name == DEFAULT_POLICY {
                 // The name is taken by the top-level policy.
                 continue;
@@ -670,26 +458,27 @@ const MAX_POLICY_NAME: usize = 64;
 
 /// Policy names end up in Envoy stat names, so they are restricted to
 /// `[a-z0-9][a-z0-9_-]*`; they may not shadow `default` or a preset.
-fn check_policy_name(name: &str) -> Result<(), String> {
+fn check_policy_name(name: &str, path: &str) -> Result<(), ConfigError> {
     let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
     let starts_well = name
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !starts_well || !name.chars().all(valid_char) || name.len() > MAX_POLICY_NAME {
-        return Err(format!(
+        return Err(ConfigError::new(path, format!(
             "invalid policy name {name:?}: use 1-{MAX_POLICY_NAME} lowercase letters, digits, `-` or `_`, starting with a letter or digit"
-        ));
+        )).of_kind(ErrorKind::PolicyName));
     }
     if name == DEFAULT_POLICY {
-        return Err(
-            "`default` is the policy written at the top level; put its fields there".into(),
-        );
+        return Err(ConfigError::new(
+            path,
+            "`default` is the policy written at the top level; put its fields there",
+        ));
     }
     if crate::config::presets::get(name).is_some() {
-        return Err(format!(
+        return Err(ConfigError::new(path, format!(
             "`{name}` is a built-in preset; name the policy differently and use `\"extends\": [\"{name}\"]`"
-        ));
+        )));
     }
     Ok(())
 }
@@ -725,129 +514,11 @@ fn rules_config(value: Option<Value>, errors: &mut Vec<ConfigError>) -> Vec<Rule
         .collect()
 }
 
-/// How serde names a JSON value's type in messages.
-pub fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Deserializes a sub-tree, prefixing error paths with `base`.
-pub fn from_value<T: DeserializeOwned>(value: Value, base: &str) -> Result<T, ConfigError> {
-    T::deserialize(&value).map_err(|err| {
-        let message = err.to_string();
-        let at = locate::<T>(&value, &message);
-        ConfigError::new(json_path(base, &at), message)
-    })
-}
-
-/// A step in a JSON path.
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// Finds where a deserialization error is, using only `T`'s own
-/// deserializer (no path-tracking wrapper, which would double the plugin's
-/// config code): repeatedly delete one child of the current node and
-/// descend into the child whose deletion makes the value valid, or else
-/// changes the error into something other than a missing field, or else is
-/// a required field. Every optional field has a default, so deleting the
-/// culprit usually fixes it.
-/// Runs only on the error path.
-fn locate<T: DeserializeOwned>(root: &Value, message: &str) -> Vec<Step> {
-    let mut at: Vec<Step> = Vec::new();
-    while let Some(node) = node_at(root, &at) {
-        let children: Vec<Step> = match node {
-            Value::Object(map) => map.keys().cloned().map(Step::Key).collect(),
-            Value::Array(items) => (0..items.len()).map(Step::Index).collect(),
-            _ => break,
-        };
-        let mut changed = None;
-        let mut required = None;
-        let mut fixed = None;
-        for (i, child) in children.iter().enumerate() {
-            let mut probe = root.clone();
-            if let Some(parent) = node_at_mut(&mut probe, &at) {
-                match (parent, child) {
-                    (Value::Object(map), Step::Key(k)) => {
-                        map.remove(k);
-                    }
-                    (Value::Array(items), Step::Index(n)) if *n < items.len() => {
-                        items.remove(*n);
-                    }
-                    _ => continue,
-                }
-            }
-            match T::deserialize(&probe) {
-                Ok(_) => {
-                    fixed = Some(i);
-                    break;
-                }
-                Err(e) => {
-                    let m = e.to_string();
-                    let missing = m.starts_with("missing field");
-                    if changed.is_none() && m != message && !missing {
-                        changed = Some(i);
-                    }
-                    // A required field: the error may still be inside it.
-                    if let (None, true, Step::Key(k)) = (required, missing, child) {
-                        if m.contains(&format!("`{k}`")) {
-                            required = Some(i);
-                        }
-                    }
-                }
-            }
-        }
-        let Some(pick) = fixed.or(changed).or(required) else {
-            break;
-        };
-        match children.into_iter().nth(pick) {
-            Some(step) => at.push(step),
-            None => break,
-        }
-    }
-    at
-}
-
-fn node_at<'a>(root: &'a Value, at: &[Step]) -> Option<&'a Value> {
-    at.iter().try_fold(root, |node, step| match step {
-        Step::Key(k) => node.get(k.as_str()),
-        Step::Index(i) => node.get(*i),
-    })
-}
-
-fn node_at_mut<'a>(root: &'a mut Value, at: &[Step]) -> Option<&'a mut Value> {
-    at.iter().try_fold(root, |node, step| match step {
-        Step::Key(k) => node.get_mut(k.as_str()),
-        Step::Index(i) => node.get_mut(*i),
-    })
-}
-
-/// `base.a.b[2]`, without a leading dot at the root.
-fn json_path(base: &str, at: &[Step]) -> String {
-    let mut out = base.to_string();
-    for step in at {
-        match step {
-            Step::Key(k) if out.is_empty() => out.push_str(k),
-            Step::Key(k) => {
-                out.push('.');
-                out.push_str(k);
-            }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::config::{PropagationFormat, RequestIdMode, TraceContextOwner};
+    use crate::trace::sampling::{SamplingConfig, SamplingMode};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -984,20 +655,22 @@ mod tests {
 
     #[test]
     fn policy_names_are_stat_safe() {
-        for (name, msg) in [
-            ("Bad", "invalid policy name"),
-            ("a.b", "invalid policy name"),
-            ("-a", "invalid policy name"),
+        for (name, msg, kind) in [
+            ("Bad", "invalid policy name", ErrorKind::PolicyName),
+            ("a.b", "invalid policy name", ErrorKind::PolicyName),
+            ("-a", "invalid policy name", ErrorKind::PolicyName),
             (
                 "default",
                 "`default` is the policy written at the top level",
+                ErrorKind::Invalid,
             ),
-            ("pii", "`pii` is a built-in preset"),
+            ("pii", "`pii` is a built-in preset", ErrorKind::Invalid),
         ] {
             let json = format!(r#"{{"policies": {{"{name}": {{}}}}}}"#);
             let err = parse(json.as_bytes()).unwrap_err();
             assert_eq!(err.path, format!("policies.{name}"));
             assert!(err.message.starts_with(msg), "{name}: {}", err.message);
+            assert_eq!(err.kind, kind, "{name}");
         }
         let long = "a".repeat(65);
         let json = format!(r#"{{"policies": {{"{long}": {{}}}}}}"#);

@@ -3,7 +3,7 @@
 //! on the proxy. A preset is written like any policy and may itself use
 //! `extends` (only with other presets).
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use serde_json::Value;
 
 /// Name and JSON text of every preset, sorted by name.
@@ -88,8 +88,8 @@ mod tests {
     use crate::cli::explain::apply;
     use crate::engine::{Engine, RequestOutcome, ResponseInput};
     use crate::host::{SeededEntropy, StaticProperties};
+    use crate::http::{Header, HeaderOp};
     use crate::metrics::Metric;
-    use crate::redact::headers::{Header, HeaderOp};
     use crate::redact::token::test_keys;
     use crate::trace::Origin;
     use crate::RequestInput;
@@ -231,18 +231,22 @@ mod tests {
         assert_eq!(out.metrics.get(Metric::HeadersRemoved), 5);
         assert_eq!(out.metrics.get(Metric::BaggageDropped), 2);
 
-        let resp = e.on_response(&ResponseInput {
-            headers: &hs(&[
-                (":status", "200"),
-                ("set-cookie", "a=1"),
-                ("set-cookie2", "b=2"),
-                ("x-auth-token", "t"),
-                ("content-type", "text/plain"),
-            ]),
-            tenant: None,
-            policy: 0,
-            trace: None,
-        });
+        let resp = e.on_response(
+            &ResponseInput {
+                headers: &hs(&[
+                    (":status", "200"),
+                    ("set-cookie", "a=1"),
+                    ("set-cookie2", "b=2"),
+                    ("x-auth-token", "t"),
+                    ("content-type", "text/plain"),
+                ]),
+                tenant: None,
+                policy: 0,
+                trace: None,
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert_eq!(
             resp.ops,
             vec![
@@ -266,12 +270,16 @@ mod tests {
             header_names(&forwarded(&headers, &out)),
             vec!["traceparent"]
         );
-        let resp = e.on_response(&ResponseInput {
-            headers: &hs(&[("set-cookie", "a=1")]),
-            tenant: None,
-            policy: 0,
-            trace: None,
-        });
+        let resp = e.on_response(
+            &ResponseInput {
+                headers: &hs(&[("set-cookie", "a=1")]),
+                tenant: None,
+                policy: 0,
+                trace: None,
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert_eq!(resp.ops, vec![HeaderOp::Remove("set-cookie".into())]);
     }
 
@@ -450,12 +458,16 @@ mod tests {
         assert_eq!(out.metrics.get(Metric::TracesRestarted), 1);
         assert_eq!(out.metrics.get(Metric::BaggageDropped), 4);
         // No trace id of this mesh goes back to the external caller.
-        let resp = e.on_response(&ResponseInput {
-            headers: &hs(&[(":status", "200"), ("traceresponse", TRACEPARENT)]),
-            tenant: None,
-            policy: 0,
-            trace: Some(&ctx),
-        });
+        let resp = e.on_response(
+            &ResponseInput {
+                headers: &hs(&[(":status", "200"), ("traceresponse", TRACEPARENT)]),
+                tenant: None,
+                policy: 0,
+                trace: Some(&ctx),
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert_eq!(resp.ops, vec![HeaderOp::Remove("traceresponse".into())]);
     }
 
@@ -512,12 +524,16 @@ mod tests {
             Some("email=a@example.com"),
             "no detectors, even in the span"
         );
-        let resp = e.on_response(&ResponseInput {
-            headers: &hs(&[("set-cookie", "a=1")]),
-            tenant: None,
-            policy: 0,
-            trace: None,
-        });
+        let resp = e.on_response(
+            &ResponseInput {
+                headers: &hs(&[("set-cookie", "a=1")]),
+                tenant: None,
+                policy: 0,
+                trace: None,
+                properties: &StaticProperties::default(),
+            },
+            None,
+        );
         assert!(resp.ops.is_empty());
     }
 }

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde_json::Value;
 
 /// The top level: global fields and the default policy's fields side by
-/// side (see `config.rs`). Only used to derive the schema.
+/// side (see `config/mod.rs`). Only used to derive the schema.
 #[derive(JsonSchema)]
 #[schemars(
     title = "tracesafe plugin configuration",

@@ -5,11 +5,11 @@
 pub mod spiffe;
 pub mod xfcc;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::host::Properties;
+use crate::http::{header_name, Header, HeaderOp};
 use crate::identity::spiffe::SpiffeId;
 use crate::metrics::{Metric, Metrics};
-use crate::redact::headers::{header_name, Header, HeaderOp};
 use schemars::JsonSchema;
 use serde::Deserialize;
 

@@ -23,12 +23,16 @@
 //! routes are evaluated without caching. It sits in a `RefCell`: the proxy-wasm
 //! VM is single-threaded and requests never re-enter selection.
 
-use crate::config::{
-    policy_path, ConfigError, MatchDirection, PluginConfig, RuleConfig, DEFAULT_POLICY,
-};
-use crate::engine::{join, Direction, Policy, RequestInput};
+mod compiled;
+
+pub use compiled::Policy;
+
+use crate::config::{policy_path, MatchDirection, PluginConfig, RuleConfig, DEFAULT_POLICY};
+use crate::error::join;
+use crate::error::ConfigError;
+use crate::http::{is_token, Header};
+use crate::http::{Direction, RequestInput};
 use crate::metrics::{Metric, Metrics};
-use crate::redact::headers::{is_token, Header};
 use regex_lite::Regex;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -541,7 +545,7 @@ mod tests {
     use super::*;
     use crate::engine::Engine;
     use crate::host::{Properties, SeededEntropy, StaticProperties};
-    use crate::redact::headers::HeaderOp;
+    use crate::http::HeaderOp;
     use crate::RequestOutcome;
     use serde_json::json;
     #[cfg(target_arch = "wasm32")]

@@ -8,10 +8,10 @@
 //! A changed baggage is re-serialized as one `baggage` field; an unchanged
 //! one is forwarded byte for byte.
 
-use crate::config::ConfigError;
-use crate::engine::join;
+use crate::error::join;
+use crate::error::ConfigError;
+use crate::http::{is_tchar, Header, HeaderOp};
 use crate::metrics::Metric;
-use crate::redact::headers::{is_tchar, Header, HeaderOp};
 use crate::redact::pct;
 use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome};

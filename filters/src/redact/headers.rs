@@ -2,42 +2,65 @@
 //! form. Removal (exact names, prefixes, regexes, a named default set),
 //! allow-list mode, tokenized values and detector scans.
 
-use crate::config::{ConfigError, HeaderDefaults, HeaderPolicyConfig};
-use crate::engine::join;
+use crate::error::join;
+use crate::error::ConfigError;
+use crate::http::{header_name, Header, HeaderOp};
 use crate::metrics::Metric;
 use crate::redact::pct;
 use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome};
 use regex_lite::Regex;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
-/// One header as the host hands it over: a (lowercase) name and raw value
-/// bytes. Values are bytes because clients may send anything.
-pub type Header = (String, Vec<u8>);
-
-/// A change to apply to the host's header map.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeaderOp {
-    /// Remove every field with this name.
-    Remove(String),
-    /// Replace every field with this name by one field with this value.
-    Set(String, Vec<u8>),
+/// What to do with headers in one direction (`request_headers` towards the
+/// upstream, `response_headers` towards the downstream).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderPolicyConfig {
+    /// Built-in removal set applied on top of `remove` (default `none`).
+    #[serde(default)]
+    pub defaults: HeaderDefaults,
+    /// Header names to remove, matched case-insensitively.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// Name prefixes to remove (`x-internal-`).
+    #[serde(default)]
+    pub remove_prefixes: Vec<String>,
+    /// regex-lite patterns searched in the lowercase name (anchor with `^`/`$`).
+    #[serde(default)]
+    pub remove_regex: Vec<String>,
+    /// Allow-list mode: only these names (plus pseudo-headers, framing and
+    /// the trace headers tracesafe manages) pass.
+    #[serde(default)]
+    pub allow_only: Option<Vec<String>>,
+    /// Header names whose values are replaced by keyed tokens.
+    #[serde(default)]
+    pub tokenize: Vec<String>,
+    /// Token namespace per tokenized header (default: the header name).
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, String>,
+    /// Header names, or `*` for all, whose values run through the detectors.
+    #[serde(default)]
+    pub scan: Vec<String>,
 }
 
-/// Every value of a header, in order: the host's list keeps repeated fields
-/// apart, and some formats must see all of them (two `traceparent` fields
-/// are invalid, `tracestate` fields are joined).
-pub fn values<'a>(headers: &'a [Header], name: &str) -> Vec<&'a [u8]> {
-    headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_slice())
-        .collect()
-}
-
-/// Whether any field of this name is present.
-pub fn has(headers: &[Header], name: &str) -> bool {
-    headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+/// `defaults`: the named removal set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderDefaults {
+    /// No built-in removals: the default, so a mesh-wide rollout with `{}`
+    /// never strips the credentials apps and `RequestAuthentication` need.
+    #[default]
+    None,
+    /// `authorization`, `proxy-authorization`, `cookie`, `set-cookie`,
+    /// `x-api-key`, `x-amz-security-token`. Opt-in.
+    Credentials,
+    /// `credentials` plus `x-forwarded-client-cert` and `x-envoy-*`: for
+    /// traffic leaving the mesh.
+    External,
 }
 
 /// `defaults: credentials`: headers that carry credentials.
@@ -364,34 +387,6 @@ fn reject(
     }
 }
 
-/// Checks an RFC 9110 field name and lowercases it, since HTTP/2 and Envoy's
-/// header map use lowercase names.
-pub fn header_name(name: &str, path: &str) -> Result<String, ConfigError> {
-    if name.is_empty() {
-        return Err(ConfigError::new(
-            path,
-            "expected a header name, got an empty string",
-        ));
-    }
-    if let Some(bad) = name.chars().find(|c| !is_tchar(*c)) {
-        return Err(ConfigError::new(
-            path,
-            format!("{name:?} is not a valid header name (character {bad:?} is not allowed)"),
-        ));
-    }
-    Ok(name.to_ascii_lowercase())
-}
-
-/// An RFC 9110 token (header names, methods).
-pub fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(is_tchar)
-}
-
-/// RFC 9110 `tchar`.
-pub(crate) fn is_tchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,19 +603,6 @@ mod tests {
         );
         let (ops, _) = run(&p, &[h("referer", b"https://shop.example/a?q=a%20b")]);
         assert_eq!(ops, vec![], "escapes alone change nothing");
-    }
-
-    #[test]
-    fn values_keeps_every_field_in_order() {
-        let hs = [
-            h("TraceState", b"a=1"),
-            h("x", b"0"),
-            h("tracestate", b"b=2"),
-        ];
-        assert_eq!(values(&hs, "tracestate"), vec![&b"a=1"[..], &b"b=2"[..]]);
-        assert!(values(&hs, "traceparent").is_empty());
-        assert!(has(&hs, "TRACESTATE"));
-        assert!(!has(&hs, "traceparent"));
     }
 
     #[test]

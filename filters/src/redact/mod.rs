@@ -14,7 +14,21 @@ pub mod url;
 use crate::metrics::{Metric, Metrics};
 use crate::redact::detectors::{mask, Act, DetectorKind, Detectors};
 use crate::redact::token::Minter;
-use crate::span::Clean;
+
+/// A value that went through a sanitizer (URL, detectors, method
+/// normalisation). Constructed only inside this crate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Clean(String);
+
+impl Clean {
+    pub(crate) fn new(s: impl Into<String>) -> Self {
+        Clean(s.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// The replacement for values a policy redacts outright.
 pub const REDACTED: &str = "REDACTED";

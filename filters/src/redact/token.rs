@@ -11,9 +11,9 @@
 //! read from environment variables only and never printed: the key types
 //! implement `Debug` by hand.
 
-use crate::config::ConfigError;
-use crate::engine::join;
-use crate::redact::headers::{header_name, is_tchar};
+use crate::error::join;
+use crate::error::ConfigError;
+use crate::http::{header_name, is_tchar};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
@@ -319,40 +319,6 @@ pub fn namespace(ns: &str, path: &str) -> Result<String, ConfigError> {
     Ok(ns.to_string())
 }
 
-/// A token exactly as the plugin running `cfg` mints it: the same key
-/// variables read through `env`, the same tenant derivation. `key` mints
-/// with another configured key id than `keys.active` (tokens minted before
-/// a rotation). For `tracesafe token`, so an investigator holding the keys
-/// can find a known user's traces.
-pub fn mint_as_configured(
-    cfg: &crate::config::PluginConfig,
-    env: &dyn Fn(&str) -> Option<String>,
-    key: Option<&str>,
-    tenant: Option<&[u8]>,
-    ns: &str,
-    value: &[u8],
-) -> Result<String, ConfigError> {
-    let Some(keys) = &cfg.global.keys else {
-        return Err(ConfigError::new(
-            "keys",
-            "the configuration has no `keys`, so the plugin mints no tokens",
-        ));
-    };
-    if tenant.is_some() && cfg.global.tenant.is_none() {
-        return Err(ConfigError::new(
-            "tenant",
-            "a tenant was given, but the configuration has no `tenant` source: the plugin mints every token with the key itself",
-        ));
-    }
-    let keys = KeysConfig {
-        active: key.unwrap_or(&keys.active).to_string(),
-        env: keys.env.clone(),
-    };
-    let keyring = Keyring::from_env(&keys, env, "keys")?;
-    let ns = namespace(ns, "namespace")?;
-    Ok(keyring.minter(tenant).mint(&ns, value))
-}
-
 /// `tokenize` anywhere needs `keys`: fail at load instead of minting nothing.
 pub fn require_keys(has_keys: bool, path: &str) -> Result<(), ConfigError> {
     if has_keys {
@@ -565,41 +531,6 @@ mod tests {
         let bad: BTreeMap<String, String> = [("a".to_string(), String::new())].into();
         let e = namespaces(&bad, &["a".into()], "baggage").unwrap_err();
         assert_eq!(e.path, "baggage.namespaces.a");
-    }
-
-    #[test]
-    fn mints_as_the_configured_plugin_would() {
-        let cfg = crate::config::parse(
-            br#"{"keys": {"active": "k2", "env": {"k1": "K1", "k2": "K2"}}, "tenant": {"header": "x-tenant-id"}}"#,
-        )
-        .unwrap();
-        let mint = |key, tenant, ns, value: &str| {
-            mint_as_configured(&cfg, &env, key, tenant, ns, value.as_bytes())
-        };
-        assert_eq!(
-            mint(None, None, "user", "42").unwrap(),
-            "tk.k2.p84PCaUIFbo_9PJ0HNRkcw"
-        );
-        assert_eq!(
-            mint(Some("k1"), None, "user", "42").unwrap(),
-            "tk.k1.RN1-OJO1K2rpPWeLDuUhEw"
-        );
-        assert_eq!(
-            mint(None, Some(b"acme"), "user", "42").unwrap(),
-            "tk.k2.Gr6HcGBzoscrhfbwVHksbg"
-        );
-        assert_eq!(
-            mint(Some("k9"), None, "user", "42").unwrap_err().path,
-            "keys.active"
-        );
-        assert_eq!(mint(None, None, "", "42").unwrap_err().path, "namespace");
-        let bare =
-            crate::config::parse(br#"{"keys": {"active": "k1", "env": {"k1": "K1"}}}"#).unwrap();
-        let e = mint_as_configured(&bare, &env, None, Some(b"acme"), "user", b"42").unwrap_err();
-        assert_eq!(e.path, "tenant");
-        let none = crate::config::parse(b"{}").unwrap();
-        let e = mint_as_configured(&none, &env, None, None, "user", b"42").unwrap_err();
-        assert_eq!(e.path, "keys");
     }
 
     #[test]

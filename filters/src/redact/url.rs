@@ -5,10 +5,10 @@
 //! with placeholders tokenized or redacted, `url.query` per-parameter, and
 //! credentials in a URL replaced by `REDACTED:REDACTED@`.
 
-use crate::config::ConfigError;
-use crate::engine::join;
+use crate::error::join;
+use crate::error::ConfigError;
+use crate::http::{Header, HeaderOp};
 use crate::metrics::Metric;
-use crate::redact::headers::{Header, HeaderOp};
 use crate::redact::pct;
 use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome, REDACTED};
@@ -125,8 +125,6 @@ pub struct SanitizedUrl {
     pub path: String,
     /// `url.query` (without `?`); `None` when nothing remains.
     pub query: Option<String>,
-    /// `url.full`, when the scheme and authority are known.
-    pub full: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,24 +271,14 @@ impl UrlPolicy {
         }
         let target = String::from_utf8_lossy(target);
         let target = target.split('#').next().unwrap_or_default();
-        // Absolute-form targets carry their own scheme and authority.
-        let (origin, rest) = match target.split_once("://") {
+        // Absolute-form targets carry a scheme and authority (perhaps with
+        // credentials): spans get only the path and query, never `url.full`.
+        let rest = match target.split_once("://") {
             Some((scheme, after)) if is_scheme(scheme) => {
                 let end = after.find(['/', '?']).unwrap_or(after.len());
-                let (authority, rest) = after.split_at(end);
-                (Some((scheme.to_string(), authority.to_string())), rest)
+                after.get(end..).unwrap_or_default()
             }
-            _ => {
-                let scheme = pseudo(headers, ":scheme");
-                let authority = pseudo(headers, ":authority");
-                let origin = scheme.zip(authority).map(|(s, a)| {
-                    (
-                        String::from_utf8_lossy(s).into_owned(),
-                        String::from_utf8_lossy(a).into_owned(),
-                    )
-                });
-                (origin, target)
-            }
+            _ => target,
         };
         let (path, query) = match rest.split_once('?') {
             Some((p, q)) => (p, Some(q)),
@@ -298,25 +286,7 @@ impl UrlPolicy {
         };
         let (route, path) = self.path(if path.is_empty() { "/" } else { path }, r);
         let query = query.and_then(|q| self.query(q, r));
-        let full = origin.map(|(scheme, authority)| {
-            let authority = match authority.rsplit_once('@') {
-                Some((_, host)) => format!("{REDACTED}:{REDACTED}@{host}"),
-                None => authority,
-            };
-            match &query {
-                Some(q) => format!("{scheme}://{authority}{path}?{q}"),
-                None => format!("{scheme}://{authority}{path}"),
-            }
-        });
-        (
-            Some(SanitizedUrl {
-                route,
-                path,
-                query,
-                full,
-            }),
-            op,
-        )
+        (Some(SanitizedUrl { route, path, query }), op)
     }
 
     /// The forwarded `:path` without the `forward_query_remove` parameters,
@@ -777,31 +747,14 @@ mod tests {
     }
 
     #[test]
-    fn url_full_redacts_credentials() {
+    fn absolute_form_keeps_only_path_and_query() {
         let p = policy(serde_json::json!({}));
-        let (u, _, _) = run(
-            &p,
-            &[
-                (":path", "/a?sig=x"),
-                (":scheme", "https"),
-                (":authority", "bob:pw@api.example.com"),
-            ],
-        );
-        assert_eq!(
-            u.full.as_deref(),
-            Some("https://REDACTED:REDACTED@api.example.com/a?sig=REDACTED")
-        );
         let u = url(&p, "http://user:pass@example.com:8080/p?X-Goog-Signature=1");
         assert_eq!(u.path, "/p");
-        assert_eq!(
-            u.full.as_deref(),
-            Some("http://REDACTED:REDACTED@example.com:8080/p?X-Goog-Signature=REDACTED")
-        );
-        let (u, _, _) = run(
-            &p,
-            &[(":path", "/"), (":scheme", "http"), (":authority", "h")],
-        );
-        assert_eq!(u.full.as_deref(), Some("http://h/"));
+        assert_eq!(u.query.as_deref(), Some("X-Goog-Signature=REDACTED"));
+        let u = url(&p, "https://bob:pw@api.example.com?sig=x");
+        assert_eq!(u.path, "/");
+        assert_eq!(u.query.as_deref(), Some("sig=REDACTED"));
         assert_eq!(url(&p, "*").path, "*");
     }
 

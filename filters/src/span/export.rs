@@ -148,7 +148,7 @@ impl ExportConfig {
         }
         for name in self.headers.keys() {
             let at = format!("{path}.headers.{name}");
-            let lower = crate::redact::headers::header_name(name, &at)?;
+            let lower = crate::http::header_name(name, &at)?;
             if lower != *name {
                 return Err(ConfigError::new(at, "header names must be lowercase"));
             }

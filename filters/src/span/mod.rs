@@ -1,5 +1,5 @@
 //! Span records: what observability gets about a request. Every string in a
-//! span is a [`Clean`] value, which only the sanitizers construct, so raw
+//! span is a [`Clean`](crate::redact::Clean) value, which only the sanitizers construct, so raw
 //! header bytes cannot reach a span by accident.
 
 pub mod export;
@@ -10,23 +10,9 @@ pub mod otlp_proto;
 use crate::identity::spiffe::SpiffeId;
 use crate::identity::Identities;
 use crate::metrics::{Metric, Metrics};
+use crate::redact::Clean;
 use crate::trace::TraceContext;
 pub use crate::trace::{Link, SpanKind};
-
-/// A value that went through a sanitizer (URL, detectors, method
-/// normalisation). Constructed only inside this crate.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Clean(String);
-
-impl Clean {
-    pub(crate) fn new(s: impl Into<String>) -> Self {
-        Clean(s.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttrValue {

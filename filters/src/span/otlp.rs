@@ -3,11 +3,22 @@
 //! decimal strings. The span-to-OTLP mapping (flags, kind, status) is shared
 //! with the protobuf encoder in `otlp_proto`.
 
-use crate::config::ServiceConfig;
 use crate::host::Properties;
 use crate::span::{AttrValue, Link, SpanKind, SpanRecord};
 use crate::trace::ids::to_hex as hex;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// `service`: who this workload is, for the span resource. Unset fields fall
+/// back to Istio node metadata (`WORKLOAD_NAME`, `NAMESPACE`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
 
 /// Resource attributes shared by every span of this workload.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! hop never sends a parent span id: the span id it sends is its own, and
 //! the receiver's parent is that span.
 
-use crate::redact::headers::{self, Header, HeaderOp};
+use crate::http::{self, Header, HeaderOp};
 use crate::trace::ids::{self, RemoteSpan, SpanId, TraceId};
 use crate::trace::traceparent::trim_ows;
 
@@ -19,7 +19,7 @@ pub const FLAGS: &str = "x-b3-flags";
 /// A sampling-only value (`0`, `1`, `d`) carries no ids and yields `None`,
 /// as does anything malformed or more than one field.
 pub fn extract_single(headers: &[Header]) -> Option<RemoteSpan> {
-    let fields = headers::values(headers, SINGLE);
+    let fields = http::values(headers, SINGLE);
     let [value] = fields.as_slice() else {
         return None;
     };
@@ -97,7 +97,7 @@ pub fn inject_multi(
         HeaderOp::Set(SAMPLED.into(), vec![if sampled { b'1' } else { b'0' }]),
     ];
     for name in [PARENT_SPAN_ID, FLAGS] {
-        if headers::has(headers, name) {
+        if http::has(headers, name) {
             ops.push(HeaderOp::Remove(name.into()));
         }
     }
@@ -107,7 +107,7 @@ pub fn inject_multi(
 /// `Some(None)` when absent, `Some(Some(v))` for exactly one field, `None`
 /// when repeated.
 fn one<'a>(headers: &'a [Header], name: &str) -> Option<Option<&'a [u8]>> {
-    match headers::values(headers, name).as_slice() {
+    match http::values(headers, name).as_slice() {
         [] => Some(None),
         [v] => Some(Some(trim_ows(v))),
         _ => None,

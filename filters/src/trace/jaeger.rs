@@ -4,7 +4,7 @@
 //! `0x01` sampled, `0x02` debug (which means sampled). Jaeger clients
 //! URL-encode the value in HTTP headers, so `%3A` is read as `:`.
 
-use crate::redact::headers::{self, Header, HeaderOp};
+use crate::http::{self, Header, HeaderOp};
 use crate::trace::ids::{self, RemoteSpan, SpanId, TraceId};
 use crate::trace::traceparent::trim_ows;
 
@@ -16,7 +16,7 @@ const DEBUG: u8 = 0x02;
 /// The caller's span from `uber-trace-id`; `None` when absent, repeated or
 /// malformed.
 pub fn extract(headers: &[Header]) -> Option<RemoteSpan> {
-    let fields = headers::values(headers, HEADER);
+    let fields = http::values(headers, HEADER);
     let [value] = fields.as_slice() else {
         return None;
     };

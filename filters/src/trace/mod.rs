@@ -4,6 +4,7 @@
 //! plus a [`TraceContext`] record for span export.
 
 pub mod b3;
+pub mod config;
 pub mod ids;
 pub mod jaeger;
 pub mod sampling;
@@ -12,16 +13,17 @@ pub mod traceresponse;
 pub mod tracestate;
 pub mod xray;
 
-use crate::config::{
-    ConfigError, PropagationFormat, RequestIdMode, TraceConfig, TraceContextOwner,
-    TraceResponseMode,
-};
-use crate::engine::{join, Direction};
+use crate::error::join;
+use crate::error::ConfigError;
 use crate::host::Entropy;
+use crate::http::Direction;
+use crate::http::{self, Header, HeaderOp};
 use crate::metrics::{Metric, Metrics};
-use crate::redact::headers::{self, Header, HeaderOp};
 use crate::redact::pct;
 use crate::redact::Redactor;
+use crate::trace::config::{
+    PropagationFormat, RequestIdMode, TraceConfig, TraceContextOwner, TraceResponseMode,
+};
 use crate::trace::ids::{SpanId, TraceId};
 use crate::trace::sampling::Sampler;
 use crate::trace::traceparent::{trim_ows, TraceParent, FLAG_RANDOM, FLAG_SAMPLED};
@@ -331,7 +333,7 @@ impl TracePolicy {
                         let value = ts.to_header();
                         trace_state = Some(String::from_utf8_lossy(&value).into_owned());
                         ops.push(HeaderOp::Set(TRACESTATE.into(), value));
-                    } else if headers::has(headers, TRACESTATE) {
+                    } else if http::has(headers, TRACESTATE) {
                         // Never forward an empty tracestate.
                         ops.push(HeaderOp::Remove(TRACESTATE.into()));
                     }
@@ -384,7 +386,7 @@ impl TracePolicy {
         r: &mut Redactor<'_>,
     ) -> TraceState {
         let mut ts = if continues_w3c {
-            match TraceState::from_fields_counted(&headers::values(headers, TRACESTATE)) {
+            match TraceState::from_fields_counted(&http::values(headers, TRACESTATE)) {
                 Ok((ts, dropped)) => {
                     r.count(Metric::TracestateDuplicatesDropped, dropped as u64);
                     ts
@@ -414,7 +416,7 @@ impl TracePolicy {
         metrics: &mut Metrics,
     ) -> Option<HeaderOp> {
         if self.request_id == RequestIdMode::Keep
-            || headers::values(headers, REQUEST_ID)
+            || http::values(headers, REQUEST_ID)
                 .iter()
                 .any(|v| !trim_ows(v).is_empty())
         {
@@ -440,7 +442,7 @@ impl TracePolicy {
 /// `x-b3-*`, then `uber-trace-id`, then `X-Amzn-Trace-Id`. Every format is read whatever
 /// `propagation` says, so callers speaking another format stay in the trace.
 fn extract(headers: &[Header], metrics: &mut Metrics) -> Option<Incoming> {
-    match TraceParent::from_fields(&headers::values(headers, TRACEPARENT)) {
+    match TraceParent::from_fields(&http::values(headers, TRACEPARENT)) {
         Ok(Some(tp)) => {
             return Some(Incoming {
                 format: PropagationFormat::TraceContext,

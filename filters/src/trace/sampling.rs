@@ -3,8 +3,28 @@
 //! sampling): every hop with the same ratio reaches the same decision for
 //! the same trace, with no coordination.
 
-use crate::config::{ConfigError, SamplingConfig, SamplingMode};
+use crate::error::ConfigError;
 use crate::trace::ids::TraceId;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// `trace.sampling`: a ratio, or a fixed decision.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
+#[serde(
+    untagged,
+    expecting = "a sampling ratio between 0 and 1, \"always\" or \"never\""
+)]
+pub enum SamplingConfig {
+    Ratio(f64),
+    Mode(SamplingMode),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplingMode {
+    Always,
+    Never,
+}
 
 /// 2^56: the randomness is the trace-id's right-most 7 bytes.
 const RANGE: u64 = 1 << 56;

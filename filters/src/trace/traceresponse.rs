@@ -3,9 +3,9 @@
 //! internal trace ids do not reach external clients), or set it to this
 //! hop's span on SERVER hops (`emit`). Its grammar is traceparent's.
 
-use crate::config::TraceResponseMode;
+use crate::http::{self as headers, Header, HeaderOp};
 use crate::metrics::{Metric, Metrics};
-use crate::redact::headers::{self, Header, HeaderOp};
+use crate::trace::config::TraceResponseMode;
 use crate::trace::traceparent::TraceParent;
 use crate::trace::{SpanKind, TraceContext};
 
@@ -57,7 +57,7 @@ pub fn value(ctx: &TraceContext) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PropagationFormat;
+    use crate::trace::config::PropagationFormat;
     use crate::trace::Origin;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;

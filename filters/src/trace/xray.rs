@@ -10,7 +10,7 @@
 //! keys match in any case, and a repeated Root, Parent or Sampled makes
 //! the header unusable rather than letting the last one win.
 
-use crate::redact::headers::{self, Header, HeaderOp};
+use crate::http::{self as headers, Header, HeaderOp};
 use crate::redact::ScanOutcome;
 use crate::trace::ids::{self, RemoteSpan, SpanId, TraceId};
 

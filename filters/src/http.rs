@@ -1,0 +1,118 @@
+//! HTTP as the filters see it: header I/O and lookup, RFC 9110 names,
+//! the hop's direction and the request input. A leaf, so every concern can
+//! read headers without importing another concern.
+
+use crate::error::ConfigError;
+use crate::host::Properties;
+
+/// One header as the host hands it over: a (lowercase) name and raw value
+/// bytes. Values are bytes because clients may send anything.
+pub type Header = (String, Vec<u8>);
+
+/// A change to apply to the host's header map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderOp {
+    /// Remove every field with this name.
+    Remove(String),
+    /// Replace every field with this name by one field with this value.
+    Set(String, Vec<u8>),
+}
+
+/// Every value of a header, in order: the host's list keeps repeated fields
+/// apart, and some formats must see all of them (two `traceparent` fields
+/// are invalid, `tracestate` fields are joined).
+pub fn values<'a>(headers: &'a [Header], name: &str) -> Vec<&'a [u8]> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice())
+        .collect()
+}
+
+/// Whether any field of this name is present.
+pub fn has(headers: &[Header], name: &str) -> bool {
+    headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+}
+
+/// Checks an RFC 9110 field name and lowercases it, since HTTP/2 and Envoy's
+/// header map use lowercase names.
+pub fn header_name(name: &str, path: &str) -> Result<String, ConfigError> {
+    if name.is_empty() {
+        return Err(ConfigError::new(
+            path,
+            "expected a header name, got an empty string",
+        ));
+    }
+    if let Some(bad) = name.chars().find(|c| !is_tchar(*c)) {
+        return Err(ConfigError::new(
+            path,
+            format!("{name:?} is not a valid header name (character {bad:?} is not allowed)"),
+        ));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// An RFC 9110 token (header names, methods).
+pub fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(is_tchar)
+}
+
+/// RFC 9110 `tchar`.
+pub fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+/// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    /// Envoy's `listener_direction` property: an enum number
+    /// (`core.v3.TrafficDirection`: 1 INBOUND, 2 OUTBOUND) as a little-endian
+    /// integer, or its name.
+    pub fn from_property(raw: &[u8]) -> Option<Self> {
+        match raw {
+            b"INBOUND" | b"inbound" => return Some(Direction::Inbound),
+            b"OUTBOUND" | b"outbound" => return Some(Direction::Outbound),
+            _ => {}
+        }
+        let mut le = [0u8; 8];
+        for (dst, src) in le.iter_mut().zip(raw.iter().take(8)) {
+            *dst = *src;
+        }
+        match u64::from_le_bytes(le) {
+            1 => Some(Direction::Inbound),
+            2 => Some(Direction::Outbound),
+            _ => None,
+        }
+    }
+}
+
+/// One request as the host sees it.
+pub struct RequestInput<'a> {
+    pub headers: &'a [Header],
+    pub properties: &'a dyn Properties,
+    /// Host time at request headers, in Unix nanoseconds: the span start.
+    pub now_ns: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_keeps_every_field_in_order() {
+        let hs = [
+            ("TraceState".to_string(), b"a=1".to_vec()),
+            ("x".to_string(), b"0".to_vec()),
+            ("tracestate".to_string(), b"b=2".to_vec()),
+        ];
+        assert_eq!(values(&hs, "tracestate"), vec![&b"a=1"[..], &b"b=2"[..]]);
+        assert!(values(&hs, "traceparent").is_empty());
+        assert!(has(&hs, "TRACESTATE"));
+        assert!(!has(&hs, "traceparent"));
+    }
+}
