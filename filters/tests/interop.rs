@@ -5,7 +5,7 @@
 //!   vector's `tracesafe` result where it marks a deliberate difference;
 //! - inject: tracesafe writes exactly `tracesafe_writes`, which OTel read
 //!   back as the same context.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use serde_json::Value;
 use tracesafe_filters::trace::ids::{self, RemoteSpan, SpanId, TraceId};
