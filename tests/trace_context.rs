@@ -369,3 +369,261 @@ fn envoy_tracer_owns_propagation() {
         assert_eq!(mesh.envoy.counter(c), 0, "{c}");
     }
 }
+
+#[test]
+fn tracestate_duplicates_keep_the_first_member() {
+    let mesh = both(json!({}));
+    let hops = mesh.send(
+        "dup",
+        &[
+            ("traceparent", &tp(T, P, "01")),
+            (
+                "tracestate",
+                "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,congo=2",
+            ),
+            ("tracestate", "rojo=3,lime=1"),
+        ],
+    );
+    let want = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,lime=1";
+    assert_eq!(traceparent(&hops.app).0, T);
+    assert_eq!(hops.app.texts("tracestate"), vec![want]);
+    for call in &hops.calls {
+        assert_eq!(traceparent(call).0, T);
+        assert_eq!(call.texts("tracestate"), vec![want]);
+    }
+    // Two dropped at the inbound hop; the app forwards a clean list.
+    assert_eq!(mesh.envoy.counter("tracestate_duplicates_dropped"), 2);
+    assert_eq!(mesh.envoy.counter("tracestate_invalid"), 0);
+    mesh.envoy.assert_no_trap();
+}
+
+const XROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
+const XT: &str = "5759e988bd862e3fe1be46a994272793";
+const XP: &str = "53995c3f42cd8ad8";
+
+/// The one `x-amzn-trace-id` of a request, split into (Root, Parent,
+/// Sampled) after checking it has exactly these three fields in order.
+fn xray(r: &Received) -> (String, String, String) {
+    let all = r.texts("x-amzn-trace-id");
+    assert_eq!(all.len(), 1, "one x-amzn-trace-id expected: {r:#?}");
+    let fields: Vec<(String, String)> = all[0]
+        .split(';')
+        .map(|f| {
+            let (k, v) = f.split_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["Root", "Parent", "Sampled"], "{}", all[0]);
+    (
+        fields[0].1.clone(),
+        fields[1].1.clone(),
+        fields[2].1.clone(),
+    )
+}
+
+#[test]
+fn xray_in_and_out_at_every_hop() {
+    let mesh = both(json!({"propagation": ["tracecontext", "xray"]}));
+    let hops = mesh.send(
+        "xray",
+        &[(
+            "X-Amzn-Trace-Id",
+            &format!("Root={XROOT};Parent={XP};Sampled=1;Lineage=a87bd80c:1;Self=x"),
+        )],
+    );
+    let (trace, server_span, flags) = traceparent(&hops.app);
+    // The W3C id is Root without dashes, never vouched random.
+    assert_eq!((trace.as_str(), flags.as_str()), (XT, "01"));
+    assert_ne!(server_span, XP);
+    // Lineage and Self are dropped: no policy keeps them.
+    assert_eq!(
+        hops.app.texts("x-amzn-trace-id"),
+        vec![format!("Root={XROOT};Parent={server_span};Sampled=1")]
+    );
+    let mut spans = Vec::new();
+    for call in &hops.calls {
+        let (t, span, f) = traceparent(call);
+        assert_eq!((t.as_str(), f.as_str()), (XT, "01"));
+        assert_eq!(xray(call), (XROOT.into(), span.clone(), "1".into()));
+        spans.push(span);
+    }
+    assert_ne!(spans[0], spans[1]);
+    assert!(!spans.contains(&server_span));
+    assert_eq!(mesh.envoy.counter("traces_continued"), 3);
+    mesh.envoy.assert_no_trap();
+}
+
+#[test]
+fn xray_kept_fields_ride_along_when_a_policy_lists_them() {
+    let mesh = both(json!({"propagation": ["xray"], "xray_keep_fields": ["lineage"]}));
+    let hops = mesh.send(
+        "xray-keep",
+        &[(
+            "x-amzn-trace-id",
+            &format!("Self=x;Root={XROOT};Parent={XP};Sampled=0;Lineage=a87bd80c:1"),
+        )],
+    );
+    assert!(!hops.app.has("traceparent"));
+    let app = hops.app.texts("x-amzn-trace-id");
+    assert_eq!(app.len(), 1);
+    let parent = app[0]
+        .strip_prefix(&format!("Root={XROOT};Parent="))
+        .and_then(|rest| rest.strip_suffix(";Sampled=0;Lineage=a87bd80c:1"))
+        .unwrap_or_else(|| panic!("{}", app[0]));
+    assert_ne!(parent, XP);
+    for call in &hops.calls {
+        let v = call.text("x-amzn-trace-id").unwrap();
+        assert!(
+            v.starts_with(&format!("Root={XROOT};Parent="))
+                && v.ends_with(";Sampled=0;Lineage=a87bd80c:1")
+                && !v.contains(parent),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn xray_sampled_question_mark_leaves_the_decision_to_this_hop() {
+    // Ratio 0 samples no trace whose caller left the decision open, and
+    // honours a caller that decided.
+    let mesh = Sidecar::start(
+        &json!({"direction": "inbound", "trace": {"propagation": ["tracecontext", "xray"], "sampling": 0}}),
+        &json!({"direction": "outbound", "trace": {"propagation": ["tracecontext", "xray"]}}),
+        None,
+    );
+    for (id, sampled, want) in [("q", "?", "0"), ("one", "1", "1"), ("none", "", "0")] {
+        let header = if sampled.is_empty() {
+            format!("Root={XROOT};Parent={XP}")
+        } else {
+            format!("Root={XROOT};Parent={XP};Sampled={sampled}")
+        };
+        let hops = mesh.send(id, &[("x-amzn-trace-id", &header)]);
+        let (trace, span, flags) = traceparent(&hops.app);
+        assert_eq!(
+            (trace.as_str(), flags.as_str()),
+            (XT, &*format!("0{want}")),
+            "{id}"
+        );
+        assert_eq!(xray(&hops.app), (XROOT.into(), span, want.into()), "{id}");
+        for call in &hops.calls {
+            let (_, span, _) = traceparent(call);
+            assert_eq!(xray(call), (XROOT.into(), span, want.into()), "{id}");
+        }
+    }
+}
+
+#[test]
+fn a_new_trace_gets_an_epoch_dated_xray_root() {
+    let mesh = both(json!({"propagation": ["xray", "tracecontext"]}));
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let hops = mesh.send("xray-new", &[]);
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (trace, span, flags) = traceparent(&hops.app);
+    // The right-most 12 bytes stay random, so W3C's random flag holds.
+    assert_eq!(flags, "03");
+    let (root, parent, sampled) = xray(&hops.app);
+    assert_eq!(
+        (root.clone(), parent, sampled),
+        (
+            format!("1-{}-{}", &trace[..8], &trace[8..]),
+            span,
+            "1".into()
+        )
+    );
+    let epoch = u64::from_str_radix(&trace[..8], 16).unwrap();
+    assert!(
+        (before..=after).contains(&epoch),
+        "{epoch} not in {before}..={after}"
+    );
+    for call in &hops.calls {
+        let (t, span, _) = traceparent(call);
+        assert_eq!(t, trace);
+        assert_eq!(xray(call), (root.clone(), span, "1".into()));
+    }
+    assert_eq!(mesh.envoy.counter("traces_started"), 1);
+}
+
+const TRACERESPONSE: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+/// The `traceresponse` fields of the response the client got.
+fn traceresponses(hops: &common::mesh::Hops) -> Vec<String> {
+    hops.response
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "traceresponse")
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
+#[test]
+fn traceresponse_pass_forwards_only_a_valid_value() {
+    let mesh = both(json!({}));
+    let valid = mesh.send("tr-valid", &[("x-test-traceresponse", TRACERESPONSE)]);
+    assert_eq!(traceresponses(&valid), vec![TRACERESPONSE]);
+    let upper = TRACERESPONSE.to_uppercase();
+    let invalid = mesh.send("tr-upper", &[("x-test-traceresponse", &upper)]);
+    assert_eq!(traceresponses(&invalid), Vec::<String>::new());
+    let twice = mesh.send(
+        "tr-twice",
+        &[
+            ("x-test-traceresponse", TRACERESPONSE),
+            ("x-test-traceresponse", TRACERESPONSE),
+        ],
+    );
+    assert_eq!(traceresponses(&twice), Vec::<String>::new());
+    let none = mesh.send("tr-none", &[]);
+    assert_eq!(traceresponses(&none), Vec::<String>::new());
+    assert_eq!(mesh.envoy.counter("traceresponse_invalid"), 2);
+    mesh.envoy.assert_no_trap();
+}
+
+#[test]
+fn traceresponse_strip_removes_every_value() {
+    let mesh = Sidecar::start(
+        &json!({"direction": "inbound", "trace": {"traceresponse": "strip"}}),
+        &json!({"direction": "outbound"}),
+        None,
+    );
+    for (id, v) in [
+        ("tr-strip", TRACERESPONSE),
+        ("tr-strip-junk", "alice@example.com"),
+    ] {
+        let hops = mesh.send(id, &[("x-test-traceresponse", v)]);
+        assert_eq!(traceresponses(&hops), Vec::<String>::new(), "{id}");
+    }
+    assert_eq!(mesh.envoy.counter("traceresponse_invalid"), 0);
+}
+
+#[test]
+fn traceresponse_emit_names_this_server_hops_span() {
+    let mesh = both(json!({"traceresponse": "emit"}));
+    let hops = mesh.send(
+        "tr-emit",
+        &[
+            ("traceparent", &tp(T, P, "01")),
+            ("x-test-traceresponse", "junk"),
+        ],
+    );
+    let (trace, server_span, flags) = traceparent(&hops.app);
+    assert_eq!(trace, T);
+    assert_eq!(
+        traceresponses(&hops),
+        vec![format!("00-{T}-{server_span}-{flags}")]
+    );
+    // A new trace: the id this hop started.
+    let hops = mesh.send("tr-emit-new", &[]);
+    let (trace, server_span, flags) = traceparent(&hops.app);
+    assert_eq!(
+        traceresponses(&hops),
+        vec![format!("00-{trace}-{server_span}-{flags}")]
+    );
+    assert_eq!(mesh.envoy.counter("traceresponse_invalid"), 0);
+    mesh.envoy.assert_no_trap();
+}

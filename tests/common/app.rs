@@ -26,8 +26,13 @@ pub const PROPAGATED: &[&str] = &[
     "x-b3-sampled",
     "x-b3-flags",
     "uber-trace-id",
+    "x-amzn-trace-id",
     "x-request-id",
 ];
+
+/// A request header whose values the app answers with as `traceresponse`
+/// fields, so tests can send any value downstream through the sidecar.
+pub const ANSWER_TRACERESPONSE: &str = "x-test-traceresponse";
 
 /// Outbound calls per inbound request; each carries
 /// `x-test-id: {inbound id}/{n}` with n in 1..=CALLS.
@@ -77,8 +82,14 @@ impl App {
         while let Some(req) = read_request(&mut reader) {
             self.received.lock().unwrap().push(req.clone());
             let status = if self.call_out(&req) { 200 } else { 502 };
-            let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
-            if out.write_all(resp.as_bytes()).is_err() {
+            let mut resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n").into_bytes();
+            for v in req.all(ANSWER_TRACERESPONSE) {
+                resp.extend_from_slice(b"traceresponse: ");
+                resp.extend_from_slice(v);
+                resp.extend_from_slice(b"\r\n");
+            }
+            resp.extend_from_slice(b"\r\n");
+            if out.write_all(&resp).is_err() {
                 return;
             }
         }

@@ -10,7 +10,7 @@ use super::certs::Pki;
 use super::collector::Collector;
 use super::echo::{Echo, Received};
 use super::envoy::{scratch_dir, Envoy, Plugin};
-use super::http::Request;
+use super::http::{Request, Response};
 use super::support::unused_port;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -103,11 +103,13 @@ pub struct Sidecar {
     pub callee: Echo,
 }
 
-/// What one client request produced: the request the app received and the
-/// app's outbound calls as the callee received them.
+/// What one client request produced: the request the app received, the
+/// app's outbound calls as the callee received them, and the response the
+/// client got.
 pub struct Hops {
     pub app: Received,
     pub calls: Vec<Received>,
+    pub response: Response,
 }
 
 impl Sidecar {
@@ -160,6 +162,7 @@ impl Sidecar {
             calls: (1..=CALLS)
                 .map(|n| self.callee.by_test_id(&format!("{id}/{n}")))
                 .collect(),
+            response: resp,
         }
     }
 }
