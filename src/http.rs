@@ -105,6 +105,7 @@ impl HttpContext for Request {
         }
         let mut metrics = outcome.metrics;
         if let Some(span) = &mut self.span {
+            span.observe_grpc_status(&headers);
             self.status = headers
                 .iter()
                 .find(|(n, _)| n == ":status")
@@ -117,6 +118,32 @@ impl HttpContext for Request {
             }
         }
         self.stats.record_metrics(&metrics);
+        Action::Continue
+    }
+
+    /// gRPC puts its status (and may put `grpc-message` and metadata) in
+    /// trailers: they get the response header policy, and the span reads
+    /// the status from the original values.
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        let trailers = self.get_http_response_trailers_bytes();
+        let outcome = self.engine.on_response_trailers(&ResponseInput {
+            headers: &trailers,
+            tenant: self.tenant.as_deref(),
+            policy: self.policy,
+            trace: self.trace.as_ref(),
+        });
+        for op in &outcome.ops {
+            match op {
+                HeaderOp::Remove(name) => self.set_http_response_trailer_bytes(name, None),
+                HeaderOp::Set(name, value) => {
+                    self.set_http_response_trailer_bytes(name, Some(value))
+                }
+            }
+        }
+        if let Some(span) = &mut self.span {
+            span.observe_grpc_status(&trailers);
+        }
+        self.stats.record_metrics(&outcome.metrics);
         Action::Continue
     }
 
