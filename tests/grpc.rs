@@ -119,6 +119,7 @@ fn assert_rpc_spans(client: &Span, server: &Span, code: i64) {
             attr(span, "http.response.status_code"),
             Some(Value::IntValue(200))
         );
+        assert_eq!(attr(span, "url.path"), None);
     }
     assert_eq!(client.parent_span_id, hex(PARENT));
     assert_eq!(server.parent_span_id, client.span_id);

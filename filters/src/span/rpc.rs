@@ -98,9 +98,12 @@ fn grpc_status(headers: &[Header]) -> Option<i64> {
 
 impl SpanRecord {
     /// Makes this span a gRPC span: name `{service}/{method}` and the
-    /// `rpc.*` attributes.
+    /// `rpc.*` attributes, which replace the URL path and route (the URL
+    /// rules would read a mixed-case service name as an id).
     pub fn set_grpc(&mut self, call: &GrpcCall) {
         self.name = format!("{}/{}", call.service.as_str(), call.method.as_str());
+        self.attributes
+            .retain(|(k, _)| !matches!(*k, "url.path" | "http.route"));
         let mut s = |k, v: &Clean| self.attributes.push((k, AttrValue::Str(v.as_str().into())));
         s(RPC_SYSTEM, &Clean::new("grpc"));
         s(RPC_SERVICE, &call.service);
