@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::json;
 use std::time::Duration;
+use tracesafe_filters::trace::ids::{from_hex, to_hex};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -64,13 +65,6 @@ fn s(v: &str) -> Option<Value> {
     Some(Value::StringValue(v.to_string()))
 }
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 /// One call with a test id and the caller's trace context.
 fn send(mesh: &Mesh<GrpcServer>, id: &str, metadata: &[(&str, &[u8])]) -> Reply {
     let traceparent = format!("00-{TRACE}-{PARENT}-01");
@@ -107,7 +101,10 @@ const ERROR: i32 = 2;
 fn assert_rpc_spans(client: &Span, server: &Span, code: i64) {
     for span in [client, server] {
         assert_eq!(span.name, "shop.v1.Orders/Get");
-        assert_eq!(span.trace_id, hex(TRACE));
+        assert_eq!(
+            span.trace_id,
+            from_hex::<16>(TRACE.as_bytes()).unwrap().to_vec()
+        );
         assert_eq!(attr(span, "rpc.system"), s("grpc"));
         assert_eq!(attr(span, "rpc.service"), s("shop.v1.Orders"));
         assert_eq!(attr(span, "rpc.method"), s("Get"));
@@ -121,7 +118,10 @@ fn assert_rpc_spans(client: &Span, server: &Span, code: i64) {
         );
         assert_eq!(attr(span, "url.path"), None);
     }
-    assert_eq!(client.parent_span_id, hex(PARENT));
+    assert_eq!(
+        client.parent_span_id,
+        from_hex::<8>(PARENT.as_bytes()).unwrap().to_vec()
+    );
     assert_eq!(server.parent_span_id, client.span_id);
 }
 
@@ -242,8 +242,4 @@ fn trailers_only_not_found_is_an_error_for_the_client_only() {
     );
     let raw = String::from_utf8_lossy(&mesh.collector.raw_bodies()).into_owned();
     assert!(!raw.contains("no order"), "grpc-message never on a span");
-}
-
-fn to_hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
