@@ -112,6 +112,33 @@ impl HttpContext for Request {
         Action::Continue
     }
 
+    /// gRPC puts its status (and may put `grpc-message` and metadata) in
+    /// trailers: they get the response header policy, and the span reads
+    /// the status from the original values.
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        let trailers = self.get_http_response_trailers_bytes();
+        let outcome = self.engine.on_response_trailers(
+            &ResponseInput {
+                headers: &trailers,
+                tenant: self.tenant.as_deref(),
+                policy: self.policy,
+                trace: self.trace.as_ref(),
+                properties: &self.properties,
+            },
+            self.span.as_mut(),
+        );
+        for op in &outcome.ops {
+            match op {
+                HeaderOp::Remove(name) => self.set_http_response_trailer_bytes(name, None),
+                HeaderOp::Set(name, value) => {
+                    self.set_http_response_trailer_bytes(name, Some(value))
+                }
+            }
+        }
+        self.stats.record_metrics(&outcome.metrics);
+        Action::Continue
+    }
+
     fn on_log(&mut self) {
         if let (Some(mut span), Some(sink)) = (self.span.take(), &self.sink) {
             span.finish(self.status, now_ns());

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::grpc::{self, GrpcServer};
 use common::mesh::Mesh;
 use common::Request;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
@@ -112,6 +113,51 @@ fn main() {
     );
     mesh.a.assert_no_trap();
     mesh.b.assert_no_trap();
+    grpc_call(
+        &sidecar("outbound", "frontend"),
+        &sidecar("inbound", "backend"),
+        &key,
+    );
+}
+
+/// One gRPC call (HTTP/2 end to end, h2 over mTLS between the sidecars)
+/// that fails with UNAVAILABLE in its trailers, and its two spans.
+fn grpc_call(a: &serde_json::Value, b: &serde_json::Value, key: &str) {
+    let server = GrpcServer::start();
+    let port = server.port;
+    let mesh = Mesh::with_app(server, port, a, b, &[(KEY_VAR, key)], None);
+    let path = "/shop.v1.Orders/Get";
+    let metadata: [(&str, &[u8]); 5] = [
+        (
+            "traceparent",
+            b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        ),
+        ("x-user-id", b"u-1234567"),
+        ("x-contact", b"alice@example.com"),
+        ("x-blob-bin", b"//////4111111111111111//////"),
+        ("x-answer-status", b"14"),
+    ];
+    let reply = grpc::call(mesh.entry(), path, &metadata);
+    let got = mesh.app.received().pop().unwrap();
+    println!(
+        "\ngRPC POST {path} (HTTP/2)  -> grpc-status {}",
+        reply.grpc_status().unwrap_or_default()
+    );
+    println!("  {:<58} {}", "client sent", "server received");
+    for (name, value) in metadata {
+        let sent = format!("{name}: {}", short(value));
+        let recv = match got.get(name) {
+            Some(v) if v == value => "(unchanged)".to_string(),
+            Some(v) => format!("{name}: {}", short(v)),
+            None => "(removed)".to_string(),
+        };
+        println!("  {sent:<58} {recv}");
+    }
+    let spans = mesh.collector.wait_for_spans(2, Duration::from_secs(10));
+    println!("the collector received {} spans:", spans.len());
+    print_trees(&spans);
+    mesh.a.assert_no_trap();
+    mesh.b.assert_no_trap();
 }
 
 /// Prints each trace as a tree: roots are spans whose parent is not among
@@ -140,13 +186,21 @@ fn print_span(all: &[(String, Span)], (service, span): &(String, Span), depth: u
         .end_time_unix_nano
         .saturating_sub(span.start_time_unix_nano) as f64
         / 1e6;
+    let status = match span.status.as_ref().map_or(0, |s| s.code) {
+        2 => "  ERROR",
+        _ => "",
+    };
     println!(
-        "{pad}└─ {kind} \"{}\"  service={}  {ms:.2} ms  span={}",
+        "{pad}└─ {kind} \"{}\"  service={}  {ms:.2} ms  span={}{status}",
         span.name,
         service_name(service),
         hex(&span.span_id)
     );
     for key in [
+        "rpc.system",
+        "rpc.service",
+        "rpc.method",
+        "rpc.grpc.status_code",
         "mesh.local.spiffe_id",
         "mesh.peer.spiffe_id",
         "url.path",

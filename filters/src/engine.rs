@@ -323,6 +323,9 @@ impl Engine {
             raw if raw.is_empty() || !for_span => None,
             raw => r.clean(&String::from_utf8_lossy(raw)),
         };
+        let grpc = for_span
+            .then(|| span::rpc::recognize(input.headers, input.properties, &mut r))
+            .flatten();
         let metrics = r.into_metrics();
         let span = match &trace {
             Some(ctx) if for_span => {
@@ -340,7 +343,11 @@ impl Engine {
                     redacted_baggage: redactions.baggage,
                     tokens: redactions.tokens,
                 };
-                Some(SpanRecord::start(ctx, input.now_ns, &facts, &identities))
+                let mut span = SpanRecord::start(ctx, input.now_ns, &facts, &identities);
+                if let Some(call) = &grpc {
+                    span.set_grpc(call);
+                }
+                Some(span)
             }
             _ => None,
         };
@@ -360,35 +367,63 @@ impl Engine {
     /// Decides the mutations for one response's headers, under the policy
     /// the request got.
     /// `span`: the request's span, if any; CLIENT spans get the upstream's
-    /// SPIFFE ID here, since only the response knows which upstream answered.
+    /// SPIFFE ID here, since only the response knows which upstream answered,
+    /// and gRPC spans a trailers-only `grpc-status`.
     pub fn on_response(
         &self,
         input: &ResponseInput<'_>,
         span: Option<&mut SpanRecord>,
     ) -> ResponseOutcome {
+        let mut metrics = Metrics::default();
+        let trace_ops = self.policies.get(input.policy).trace.on_response(
+            input.headers,
+            input.trace,
+            &mut metrics,
+        );
+        let mut out = self.response_header_policy(input, metrics);
+        // Header policy after the traceresponse ops, so an explicit removal wins.
+        out.ops.splice(0..0, trace_ops);
+        if let Some(span) = span {
+            span.observe_grpc_status(input.headers);
+            if span.kind == span::SpanKind::Client {
+                let upstream = input
+                    .properties
+                    .property(&["upstream", "uri_san_peer_certificate"]);
+                span.set_upstream_peer(&upstream.unwrap_or_default(), &mut out.metrics);
+            }
+        }
+        out
+    }
+
+    /// Decides the mutations for response trailers (`input.headers`), where
+    /// gRPC puts its status and can put `grpc-message` and custom metadata:
+    /// the response header policy, nothing of trace context.
+    pub fn on_response_trailers(
+        &self,
+        input: &ResponseInput<'_>,
+        span: Option<&mut SpanRecord>,
+    ) -> ResponseOutcome {
+        if let Some(span) = span {
+            span.observe_grpc_status(input.headers);
+        }
+        self.response_header_policy(input, Metrics::default())
+    }
+
+    fn response_header_policy(
+        &self,
+        input: &ResponseInput<'_>,
+        metrics: Metrics,
+    ) -> ResponseOutcome {
         let policy = self.policies.get(input.policy);
         let minter = self.keyring.as_ref().map(|k| k.minter(input.tenant));
-        let mut metrics = Metrics::default();
-        let mut ops = policy
-            .trace
-            .on_response(input.headers, input.trace, &mut metrics);
         let mut r = Redactor::new(&policy.detectors, minter, metrics);
-        // Header policy after the traceresponse ops, so an explicit removal wins.
-        ops.extend(policy.response_headers.apply(
-            input.headers,
-            &mut r,
-            Metric::ResponseHeadersRemoved,
-        ));
-        let mut metrics = r.into_metrics();
-        if let Some(span) = span.filter(|s| s.kind == span::SpanKind::Client) {
-            let upstream = input
-                .properties
-                .property(&["upstream", "uri_san_peer_certificate"]);
-            span.set_upstream_peer(&upstream.unwrap_or_default(), &mut metrics);
-        }
+        let ops =
+            policy
+                .response_headers
+                .apply(input.headers, &mut r, Metric::ResponseHeadersRemoved);
         ResponseOutcome {
             ops,
-            metrics,
+            metrics: r.into_metrics(),
             status: response_status(input.headers),
         }
     }

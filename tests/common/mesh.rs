@@ -19,8 +19,9 @@ pub const TRUST_DOMAIN: &str = "test.local";
 pub const FRONTEND: &str = "spiffe://test.local/ns/shop/sa/frontend";
 pub const BACKEND: &str = "spiffe://test.local/ns/shop/sa/backend";
 
-pub struct Mesh {
-    pub app: Echo,
+/// `A`: the app behind sidecar B (an [`Echo`], or a gRPC server).
+pub struct Mesh<A = Echo> {
+    pub app: A,
     pub collector: Collector,
     pub b: Envoy,
     pub a: Envoy,
@@ -45,12 +46,29 @@ impl Mesh {
         env: &[(&str, &str)],
         b_tracing: Option<&serde_json::Value>,
     ) -> Mesh {
+        let app = Echo::start();
+        let port = app.port;
+        Mesh::with_app(app, port, a_config, b_config, env, b_tracing)
+    }
+}
+
+impl<A> Mesh<A> {
+    /// The mesh in front of `app` listening on `app_port`. Both sidecars
+    /// speak to their upstream in the protocol the client used (HTTP/1.1,
+    /// or HTTP/2 for gRPC).
+    pub fn with_app(
+        app: A,
+        app_port: u16,
+        a_config: &serde_json::Value,
+        b_config: &serde_json::Value,
+        env: &[(&str, &str)],
+        b_tracing: Option<&serde_json::Value>,
+    ) -> Mesh<A> {
         let dir = scratch_dir();
         let pki = Pki::new();
         let ca = pki.write_ca(&dir).display().to_string();
         let backend = pki.leaf(&dir, "backend", BACKEND);
         let frontend = pki.leaf(&dir, "frontend", FRONTEND);
-        let app = Echo::start();
         let collector = Collector::start();
         let b = Envoy::builder("mesh-inbound.yaml")
             .plugin(b_config)
@@ -61,7 +79,7 @@ impl Mesh {
             .var("CERT", backend.cert.display())
             .var("KEY", backend.key.display())
             .var("CA", &ca)
-            .var("APP_PORT", app.port)
+            .var("APP_PORT", app_port)
             .var("COLLECTOR_PORT", collector.port)
             .env(env)
             .start();
@@ -89,7 +107,7 @@ impl Mesh {
     }
 }
 
-impl Drop for Mesh {
+impl<A> Drop for Mesh<A> {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }

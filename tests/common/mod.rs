@@ -14,6 +14,7 @@ pub mod certs;
 pub mod collector;
 pub mod echo;
 pub mod envoy;
+pub mod grpc;
 pub mod http;
 pub mod load;
 pub mod mesh;

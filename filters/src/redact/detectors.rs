@@ -587,7 +587,7 @@ fn jwt_header_has_alg(m: &[u8]) -> bool {
 }
 
 /// Standard base64, padding optional, as in `Authorization: Basic`.
-const BASIC_BASE64: GeneralPurpose = GeneralPurpose::new(
+pub(crate) const BASIC_BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );

@@ -6,6 +6,7 @@ use crate::error::join;
 use crate::error::ConfigError;
 use crate::http::{header_name, Header, HeaderOp};
 use crate::metrics::Metric;
+use crate::redact::metadata;
 use crate::redact::pct;
 use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome};
@@ -106,7 +107,8 @@ pub fn is_managed(name: &str) -> bool {
 enum ScanSet {
     #[default]
     None,
-    All,
+    /// `*`, with the names listed next to it.
+    All(Vec<String>),
     Names(Vec<String>),
 }
 
@@ -172,15 +174,17 @@ impl HeaderPolicy {
                 (n, ns)
             })
             .collect();
-        let scan = if cfg.scan.iter().any(|s| s == "*") {
-            ScanSet::All
-        } else if cfg.scan.is_empty() {
+        let scan = if cfg.scan.is_empty() {
             ScanSet::None
         } else {
             let list = names(&cfg.scan, &join(path, "scan"))?;
             unmanaged(&list, &join(path, "scan"))?;
             untouchable(&list, &join(path, "scan"))?;
-            ScanSet::Names(list)
+            if list.iter().any(|s| s == "*") {
+                ScanSet::All(list)
+            } else {
+                ScanSet::Names(list)
+            }
         };
         Ok(Self {
             remove,
@@ -240,7 +244,8 @@ impl HeaderPolicy {
     fn scans(&self, name: &str) -> bool {
         match &self.scan {
             ScanSet::None => false,
-            ScanSet::All => true,
+            // Binary metadata (gRPC `-bin`) is scanned only when named.
+            ScanSet::All(named) => !metadata::is_binary(name) || named.iter().any(|n| n == name),
             ScanSet::Names(list) => list.iter().any(|n| n == name),
         }
     }
@@ -288,7 +293,7 @@ impl HeaderPolicy {
         r: &mut Redactor<'_>,
         removed: Metric,
     ) -> Option<HeaderOp> {
-        if PROXY_HEADERS.contains(&name) {
+        if PROXY_HEADERS.contains(&name) || metadata::is_reserved(name) {
             return None;
         }
         let fields = values.len() as u64;
@@ -300,6 +305,9 @@ impl HeaderPolicy {
             return None;
         }
         if let Some(ns) = self.token_namespace(name) {
+            if metadata::is_binary(name) {
+                return metadata::tokenize(name, ns, values, r);
+            }
             let mut changed = 0;
             let mut out: Vec<Vec<u8>> = Vec::with_capacity(values.len());
             for v in values {
@@ -318,6 +326,9 @@ impl HeaderPolicy {
         }
         if !self.scans(name) {
             return None;
+        }
+        if metadata::is_binary(name) {
+            return metadata::scan(name, values, r, removed);
         }
         let mut changed = false;
         let mut kept: Vec<Vec<u8>> = Vec::with_capacity(values.len());
@@ -361,13 +372,14 @@ fn unmanaged(list: &[String], path: &str) -> Result<(), ConfigError> {
     )
 }
 
-/// [`PROXY_HEADERS`] named explicitly are a configuration mistake.
+/// [`PROXY_HEADERS`] and gRPC-reserved names named explicitly are a
+/// configuration mistake.
 fn untouchable(list: &[String], path: &str) -> Result<(), ConfigError> {
     reject(
         list,
         path,
-        |n| PROXY_HEADERS.contains(&n),
-        "is needed by the proxy and cannot be changed by a header policy",
+        |n| PROXY_HEADERS.contains(&n) || metadata::is_reserved(n),
+        "is needed by the proxy or by gRPC and cannot be changed by a header policy",
     )
 }
 

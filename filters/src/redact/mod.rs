@@ -7,6 +7,7 @@ pub mod detect_credentials;
 pub mod detect_scan;
 pub mod detectors;
 pub mod headers;
+pub mod metadata;
 pub mod pct;
 pub mod token;
 pub mod url;

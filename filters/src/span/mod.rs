@@ -6,6 +6,7 @@ pub mod export;
 pub mod grpc;
 pub mod otlp;
 pub mod otlp_proto;
+pub mod rpc;
 
 use crate::identity::spiffe::SpiffeId;
 use crate::identity::Identities;
@@ -34,7 +35,7 @@ pub struct SpanRecord {
     pub end_ns: u64,
     pub attributes: Vec<(&'static str, AttrValue)>,
     pub links: Vec<Link>,
-    /// OTLP status ERROR (5xx).
+    /// OTLP status ERROR (5xx; for gRPC, see `rpc`).
     pub error: bool,
 }
 
@@ -207,6 +208,9 @@ impl SpanRecord {
                 self.error = code >= 500;
             }
             None => self.error = true,
+        }
+        if let Some(error) = self.grpc_error() {
+            self.error = error;
         }
     }
 }
