@@ -45,6 +45,17 @@ impl Request {
             status: None,
         }
     }
+
+    /// Carries out the engine's header ops through one of the host's
+    /// header-map setters (request headers, response headers, trailers).
+    fn apply(&self, ops: &[HeaderOp], set: fn(&Self, &str, Option<&[u8]>)) {
+        for op in ops {
+            match op {
+                HeaderOp::Remove(name) => set(self, name, None),
+                HeaderOp::Set(name, value) => set(self, name, Some(value)),
+            }
+        }
+    }
 }
 
 impl Context for Request {}
@@ -66,12 +77,7 @@ impl HttpContext for Request {
         );
         // A set replaces every field of that name (Envoy's replace-header),
         // which is how duplicate traceparent/tracestate fields collapse.
-        for op in &outcome.ops {
-            match op {
-                HeaderOp::Remove(name) => self.set_http_request_header_bytes(name, None),
-                HeaderOp::Set(name, value) => self.set_http_request_header_bytes(name, Some(value)),
-            }
-        }
+        self.apply(&outcome.ops, Self::set_http_request_header_bytes);
         for (key, value) in outcome.filter_state() {
             // One path element: Envoy joins elements with NUL, so the key
             // must already be the dotted filter-state name.
@@ -99,14 +105,7 @@ impl HttpContext for Request {
             },
             self.span.as_mut(),
         );
-        for op in &outcome.ops {
-            match op {
-                HeaderOp::Remove(name) => self.set_http_response_header_bytes(name, None),
-                HeaderOp::Set(name, value) => {
-                    self.set_http_response_header_bytes(name, Some(value))
-                }
-            }
-        }
+        self.apply(&outcome.ops, Self::set_http_response_header_bytes);
         self.status = outcome.status;
         self.stats.record_metrics(&outcome.metrics);
         Action::Continue
@@ -127,14 +126,7 @@ impl HttpContext for Request {
             },
             self.span.as_mut(),
         );
-        for op in &outcome.ops {
-            match op {
-                HeaderOp::Remove(name) => self.set_http_response_trailer_bytes(name, None),
-                HeaderOp::Set(name, value) => {
-                    self.set_http_response_trailer_bytes(name, Some(value))
-                }
-            }
-        }
+        self.apply(&outcome.ops, Self::set_http_response_trailer_bytes);
         self.stats.record_metrics(&outcome.metrics);
         Action::Continue
     }
