@@ -66,7 +66,7 @@ fn trap_envoy(echo: &Echo, policy: &str) -> Envoy {
     start(
         echo,
         1,
-        &json!({"test_trap": true}),
+        &json!({"test_trap": true, "request_headers": {"defaults": "credentials"}}),
         &envoy::test_trap_wasm_path(),
         policy,
     )
