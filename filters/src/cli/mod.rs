@@ -3,5 +3,7 @@
 
 pub mod check;
 pub mod explain;
+pub mod leak;
 pub mod mint;
+pub mod testing;
 pub mod warnings;
