@@ -14,7 +14,7 @@
 
 use std::io::Read;
 use std::process::ExitCode;
-use tracesafe_filters::cli::{check, explain, mint, testing, warnings};
+use tracesafe_filters::cli::{catalog, check, explain, mint, testing, warnings};
 use tracesafe_filters::config::{self, schema};
 
 const USAGE: &str = "usage:
@@ -40,6 +40,10 @@ const USAGE: &str = "usage:
       nowhere. Prints `FAIL <file>: <case>: <difference>` per failed case,
       then `N passed, M failed`; exits 1 if a case failed, 2 if a file or
       its configuration is invalid.
+  tracesafe catalog CONFIG.json [--format markdown|json]
+      Print the data catalog: per policy and the rules selecting it, what
+      happens to each header, baggage key, URL part and detector finding,
+      the span record, and the token namespaces shared across carriers.
   tracesafe schema [--tests]
       Print the JSON Schema of the plugin configuration (--tests: of the
       test files `tracesafe test` reads).";
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Some("check") => cmd_check(args.get(1..).unwrap_or_default()),
         Some("explain") => cmd_explain(args.get(1..).unwrap_or_default()),
         Some("token") => cmd_token(args.get(1..).unwrap_or_default()),
+        Some("catalog") => cmd_catalog(args.get(1..).unwrap_or_default()),
         Some("test") => cmd_test(args.get(1..).unwrap_or_default()),
         Some("schema") if args.len() == 1 => cmd_schema(schema::schema()),
         Some("schema") if args.get(1..) == Some(&["--tests".to_string()][..]) => {
@@ -283,4 +288,35 @@ fn cmd_test(files: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn cmd_catalog(args: &[String]) -> Result<ExitCode, String> {
+    let (config, json) = match args {
+        [config] => (config, false),
+        [config, flag, format] | [flag, format, config] if flag == "--format" => {
+            match format.as_str() {
+                "markdown" => (config, false),
+                "json" => (config, true),
+                other => return Err(format!("unknown format {other:?}\n{USAGE}")),
+            }
+        }
+        _ => return Err(format!("catalog needs CONFIG.json\n{USAGE}")),
+    };
+    let bytes = read(config)?;
+    // Only a configuration the plugin would load gets a catalog.
+    if let Err(diagnostics) = check::check(&bytes, &check::env_or_placeholder) {
+        for d in &diagnostics {
+            println!("{config}: {d}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    let cfg = tracesafe_filters::config::parse(&bytes).map_err(|e| format!("{config}: {e}"))?;
+    let catalog = catalog::catalog(&cfg);
+    if json {
+        let text = serde_json::to_string_pretty(&catalog.json()).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", catalog.markdown(config));
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! The administrators' command line (`tracesafe check|explain|token|schema`):
 //! the same code paths as the plugin, with JSON paths and hints for errors.
 
+pub mod catalog;
 pub mod check;
 pub mod explain;
 pub mod leak;
