@@ -115,3 +115,30 @@ fn findings_mode_skips_quiet_requests_and_counts_invalid_input() {
     let v = record("findings", &bad, &ok).unwrap();
     assert_eq!(v["invalid"], json!({"traceparent": 1}));
 }
+
+/// `docs/audit.schema.json` lists exactly the record's fields, all required.
+#[test]
+fn documented_schema_lists_every_field() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/audit.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let quiet = [h(":path", "/")];
+    let v = record("always", &quiet, &[h(":status", "200")]).unwrap();
+    let mut fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let mut documented: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort();
+    required.sort();
+    documented.sort();
+    assert_eq!(fields, required);
+    assert_eq!(fields, documented);
+}
