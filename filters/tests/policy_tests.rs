@@ -214,3 +214,32 @@ fn the_test_file_schema_is_current() {
          `tracesafe schema --tests > examples/tests.schema.json`"
     );
 }
+
+/// `request.route` is the route name rules match on.
+#[test]
+fn request_route_selects_route_rules() {
+    let file = Temp::new(
+        "route.tests.json",
+        &json!({
+            "config": {
+                "policies": {"api": {"request_headers": {"remove": ["x-debug"]}}},
+                "rules": [{"match": {"route": "api"}, "policy": "api"}]
+            },
+            "cases": [
+                {"name": "named route", "request": {"route": "api", "headers": {"x-debug": "1"}},
+                 "expect": {"policy": "api", "removed": ["x-debug"]}},
+                {"name": "other route", "request": {"route": "web", "headers": {"x-debug": "1"}},
+                 "expect": {"policy": "default", "kept": ["x-debug"], "removed": ["x-absent"]}}
+            ]
+        })
+        .to_string(),
+    );
+    let out = tracesafe(&["test", file.path()]);
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "FAIL {}: other route: x-absent: expected removed, got absent\n1 passed, 1 failed\n",
+            file.path()
+        )
+    );
+}

@@ -26,7 +26,7 @@ const USAGE: &str = "usage:
       (never the old values: `[TOKEN:user]`, `[REDACTED:email]`) or added,
       the headers the upstream receives and the span record.
       REQUEST.json: {\"method\", \"path\", \"authority\", \"headers\": {name: value|[values]},
-      \"direction\": \"inbound\"|\"outbound\", \"properties\": {\"xds\": {\"route_name\": ...}}}
+      \"direction\": \"inbound\"|\"outbound\", \"route\": ROUTE_NAME, \"properties\": {\"xds\": {...}}}
   tracesafe token --config CONFIG.json --namespace NS [--tenant T] [--key ID] VALUE
       Print the token the plugin mints for VALUE (`-` reads it from stdin) in
       namespace NS: the keys come from the environment variables that
