@@ -133,7 +133,7 @@ fn access_log_ships_value_free_audit_records() {
         .plugin(&json!({
             "audit": {"mode": "findings"},
             "direction": "inbound",
-            "request_headers": {"scan": ["x-note"]}
+            "request_headers": {"scan": ["x-note"], "remove": ["authorization"]}
         }))
         .start();
     let send = |r: Request| assert_eq!(r.send(envoy.port("ingress")).unwrap().status, 200);

@@ -21,7 +21,7 @@ fn record(
         "direction": "inbound",
         "export": {"cluster": "otel"},
         "url": {"templates": [{"template": "/orders/{id}"}]},
-        "request_headers": {"scan": ["x-note"]},
+        "request_headers": {"scan": ["x-note"], "remove": ["authorization"]},
         "response_headers": {"scan": ["*"]}
     });
     let engine = Engine::from_json(config.to_string().as_bytes()).unwrap();

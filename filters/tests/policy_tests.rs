@@ -49,13 +49,15 @@ fn mesh_with(edit: impl FnOnce(&mut Value)) -> Temp {
     Temp::new("mesh.tests.json", &tests.to_string())
 }
 
-const CASE: &str = "payments: credentials removed, ids tokenized, the card masked in the span";
+const CASE: &str =
+    "payments inbound: the app keeps its login, ids tokenized, the card masked in the span";
 
 #[test]
 fn a_changed_expectation_fails_with_the_case_name_and_the_difference() {
     let file = mesh_with(|case| {
         case["expect"]["policy"] = json!("partners");
-        case["expect"]["kept"] = json!(["content-type", "cookie", "baggage:user.id"]);
+        case["expect"]["removed"] = json!(["cookie"]);
+        case["expect"]["kept"] = json!(["content-type", "baggage:user.id"]);
         case["expect"]["span"]["attributes"]["tracesafe.redacted.tokens"] = json!(3);
         case["expect"]["forwarded"] = json!({"x-user-id": "42"});
     });
@@ -65,7 +67,7 @@ fn a_changed_expectation_fails_with_the_case_name_and_the_difference() {
         stdout(&out),
         format!(
             "FAIL {}: {CASE}: policy: expected partners, got payments; \
-             cookie: expected kept, got removed; baggage:user.id: expected kept, got tokenized; \
+             cookie: expected removed, got kept; baggage:user.id: expected kept, got tokenized; \
              forwarded x-user-id: expected \"42\", got \"tk.k1.sM1IWywX24FQDyg1EFESVg\"; \
              span.attributes[\"tracesafe.redacted.tokens\"]: expected 3, got 2\n\
              3 passed, 1 failed\n",
