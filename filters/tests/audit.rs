@@ -34,15 +34,17 @@ fn record(
         },
         &mut SeededEntropy(0),
     );
-    let resp = engine.on_response(&ResponseInput {
-        headers: response,
-        tenant: None,
-        policy: out.policy.index,
-        trace: out.trace.as_ref(),
-    });
-    let mut audit = out.audit?;
-    audit.respond(&resp.metrics);
-    let text = audit.to_json()?;
+    let resp = engine.on_response(
+        &ResponseInput {
+            headers: response,
+            tenant: None,
+            policy: out.policy.index,
+            trace: out.trace.as_ref(),
+            properties: &props,
+        },
+        None,
+    );
+    let text = out.audit?.finish(&resp.metrics)?;
     assert!(!text.contains('\n'));
     Some(serde_json::from_str(&text).unwrap())
 }
