@@ -1,4 +1,4 @@
-//! The administrators' command line (`tracesafe check|explain|token|schema`):
+//! The administrators' command line (`tracesafe check|explain|token|test|catalog|schema`):
 //! the same code paths as the plugin, with JSON paths and hints for errors.
 
 pub mod catalog;
