@@ -197,6 +197,8 @@ run_tests() {
   log "cargo test (native unit tests, tracesafe CLI)"
   cargo test --workspace --lib --bins
   cargo test -p tracesafe-filters --test '*'
+  log "policy tests of the example policies (tracesafe test)"
+  cargo run --quiet -p tracesafe-filters --bin tracesafe -- test examples/policies/*.tests.json
   log "filters test vectors inside a wasm engine (wasm32-unknown-unknown, Node)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p tracesafe-filters --lib --target wasm32-unknown-unknown

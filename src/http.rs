@@ -7,6 +7,7 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
+use tracesafe_filters::span::audit::AuditRecord;
 use tracesafe_filters::span::SpanRecord;
 use tracesafe_filters::{Engine, HeaderOp, RequestInput, ResponseInput, TraceContext};
 
@@ -24,6 +25,9 @@ pub struct Request {
     /// This hop's trace context, for the response (`traceresponse`).
     trace: Option<TraceContext>,
     status: Option<u16>,
+    /// The audit record, written as filter state once the response's
+    /// counts are in.
+    audit: Option<AuditRecord>,
 }
 
 impl Request {
@@ -43,6 +47,7 @@ impl Request {
             span: None,
             trace: None,
             status: None,
+            audit: None,
         }
     }
 
@@ -87,6 +92,7 @@ impl HttpContext for Request {
         self.policy = outcome.policy.index;
         self.tenant = outcome.tenant;
         self.trace = outcome.trace;
+        self.audit = outcome.audit;
         if self.sink.is_some() {
             self.span = outcome.span;
         }
@@ -107,6 +113,10 @@ impl HttpContext for Request {
         );
         self.apply(&outcome.ops, Self::set_http_response_header_bytes);
         self.status = outcome.status;
+        if let Some(record) = self.audit.take().and_then(|a| a.finish(&outcome.metrics)) {
+            // Read by the access log: %FILTER_STATE(wasm.tracesafe.audit:PLAIN)%.
+            let _ = hostcalls::set_property(vec!["tracesafe.audit"], Some(record.as_bytes()));
+        }
         self.stats.record_metrics(&outcome.metrics);
         Action::Continue
     }

@@ -16,7 +16,7 @@
 
 mod common;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::echo::Received;
 use common::mesh::Mesh;
@@ -27,6 +27,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use tracesafe_filters::cli::leak::{found, pct};
 
 /// Each request continues its own trace, which finds its spans.
 fn trace_id(kind: Kind) -> String {
@@ -147,19 +148,6 @@ fn luhn_digit(payload: &str) -> char {
         })
         .sum();
     char::from(b'0' + ((10 - sum % 10) % 10) as u8)
-}
-
-/// RFC 3986 percent-encoding of everything but unreserved characters.
-fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Where a secret travels.
@@ -369,32 +357,6 @@ fn policy(direction: &str, service: &str) -> serde_json::Value {
         },
         "trace": {"tracestate_deny_keys": ["session"]}
     })
-}
-
-/// Every form in which `s` could leak: verbatim, percent-encoded, and the
-/// base64 and base64url characters that only `s` determines, at each of the
-/// three alignments inside a longer encoded text.
-fn encodings(s: &str) -> Vec<String> {
-    let mut out = vec![s.to_string(), pct(s), pct(s).to_ascii_lowercase()];
-    for align in 0..3 {
-        let mut bytes = vec![b'x'; align];
-        bytes.extend_from_slice(s.as_bytes());
-        for enc in [STANDARD.encode(&bytes), URL_SAFE_NO_PAD.encode(&bytes)] {
-            let enc = enc.trim_end_matches('=');
-            let skip = if align == 0 { 0 } else { 4 };
-            let keep = enc.len().saturating_sub(skip + 4);
-            out.push(enc[skip..skip + keep].to_string());
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn found(hay: &[u8], s: &str) -> Option<String> {
-    encodings(s)
-        .into_iter()
-        .find(|e| hay.windows(e.len()).any(|w| w == e.as_bytes()))
 }
 
 /// What the app got for one cell.

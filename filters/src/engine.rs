@@ -13,6 +13,7 @@ use crate::redact::token::{Keyring, TenantSource};
 use crate::redact::url::SanitizedUrl;
 use crate::redact::Clean;
 use crate::redact::{Redactions, Redactor};
+use crate::span::audit::{AuditMode, AuditRecord, Carrier, CarrierHits};
 use crate::span::export::{ExportConfig, ExportHeaders};
 use crate::span::otlp::ServiceConfig;
 use crate::span::{self, SpanFacts, SpanRecord};
@@ -34,6 +35,7 @@ pub struct Engine {
     /// Record a span for every request with a trace context, exported or
     /// not (`tracesafe explain`).
     every_span: bool,
+    audit: AuditMode,
 }
 
 /// The first value of a header, or empty.
@@ -72,6 +74,9 @@ pub struct RequestOutcome {
     /// The tenant whose key minted this request's tokens; the adapter hands
     /// it back to [`Engine::on_response`]. Never put it on a span.
     pub tenant: Option<Vec<u8>>,
+    /// The request side of its audit record (`audit.mode` not `off`); the
+    /// adapter adds the response's counters and writes it.
+    pub audit: Option<AuditRecord>,
 }
 
 impl RequestOutcome {
@@ -128,6 +133,13 @@ fn response_status(headers: &[Header]) -> Option<u16> {
 /// An environment without variables: configurations naming keys fail.
 fn no_env(_: &str) -> Option<String> {
     None
+}
+
+/// Attributes the detector hits so far to `carrier` (audit records only).
+fn mark(hits: &mut Option<CarrierHits>, carrier: Carrier, r: &mut Redactor<'_>) {
+    if let Some(h) = hits {
+        h.mark(carrier, r.metrics());
+    }
 }
 
 impl Engine {
@@ -209,6 +221,7 @@ impl Engine {
             keyring,
             policies: policies?,
             every_span: false,
+            audit: cfg.global.audit.mode,
         })
     }
 
@@ -299,17 +312,21 @@ impl Engine {
         let tenant = self.tenant(input.headers, &bag);
         let minter = self.keyring.as_ref().map(|k| k.minter(tenant.as_deref()));
         let mut r = Redactor::new(&policy.detectors, minter, metrics);
+        let mut hits = (self.audit != AuditMode::Off).then(CarrierHits::default);
         let (trace_ops, trace) =
             policy
                 .trace
                 .apply(input.headers, direction, input.now_ns, entropy, &mut r);
         ops.extend(trace_ops);
+        mark(&mut hits, Carrier::TraceContext, &mut r);
         let header_ops =
             policy
                 .request_headers
                 .apply(input.headers, &mut r, Metric::HeadersRemoved);
+        mark(&mut hits, Carrier::RequestHeaders, &mut r);
         let removed = |name: &str| header_ops.contains(&HeaderOp::Remove(name.to_string()));
         let baggage_ops = policy.baggage.apply(&bag, &removed, &mut r);
+        mark(&mut hits, Carrier::Baggage, &mut r);
         // Header policy after trace ops, so an explicit removal wins.
         ops.extend(header_ops);
         ops.extend(baggage_ops);
@@ -319,6 +336,7 @@ impl Engine {
             .is_some_and(|ctx| self.every_span || self.exports(ctx));
         let (url, path_op) = policy.url.sanitize(input.headers, &mut r, for_span);
         ops.extend(path_op);
+        mark(&mut hits, Carrier::Url, &mut r);
         let user_agent = match first(input.headers, "user-agent") {
             raw if raw.is_empty() || !for_span => None,
             raw => r.clean(&String::from_utf8_lossy(raw)),
@@ -326,7 +344,22 @@ impl Engine {
         let grpc = for_span
             .then(|| span::rpc::recognize(input.headers, input.properties, &mut r))
             .flatten();
+        mark(&mut hits, Carrier::RequestHeaders, &mut r);
         let metrics = r.into_metrics();
+        let audit = hits.map(|hits| {
+            AuditRecord::new(
+                self.audit,
+                trace
+                    .as_ref()
+                    .map(|t| crate::trace::ids::to_hex(&t.trace_id)),
+                &selected.name,
+                direction.map(Direction::name),
+                url.as_ref().and_then(|u| u.route.clone()),
+                &identities,
+                hits,
+                &metrics,
+            )
+        });
         let span = match &trace {
             Some(ctx) if for_span => {
                 let redactions = Redactions::from_metrics(&metrics);
@@ -361,6 +394,7 @@ impl Engine {
             trace,
             url,
             tenant,
+            audit,
         }
     }
 

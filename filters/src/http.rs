@@ -70,6 +70,13 @@ pub enum Direction {
 }
 
 impl Direction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+
     /// Envoy's `listener_direction` property: an enum number
     /// (`core.v3.TrafficDirection`: 1 INBOUND, 2 OUTBOUND) as a little-endian
     /// integer, or its name.

@@ -11,12 +11,13 @@
 //! - `trace`: trace context (traceparent, tracestate, b3, jaeger, xray), ids,
 //!   sampling and their config.
 //! - `identity`: SPIFFE IDs and XFCC, the workload identities for spans.
-//! - `span`: span records, OTLP encoding, export, the service resource.
+//! - `span`: span records, OTLP encoding, export, the service resource,
+//!   audit records.
 //! - `config`: parsing, `extends`, presets and the schema; only composes the
 //!   concerns' config types.
 //! - `policy`: the compiled per-route bundle, rules and the route cache.
 //! - `engine`: orchestrates one request through the above.
-//! - `cli`: `tracesafe check`, `explain`, `token`.
+//! - `cli`: `tracesafe check`, `explain`, `token`, `test`, `catalog`.
 
 pub mod cli;
 pub mod config;

@@ -5,14 +5,16 @@
 //!   tracesafe check CONFIG.json...          validate; every error with its path and a hint
 //!   tracesafe explain CONFIG.json --request REQUEST.json [--json]
 //!   tracesafe token --config CONFIG.json --namespace NS [--tenant T] [--key ID] VALUE
-//!   tracesafe schema                        JSON Schema of the configuration
+//!   tracesafe test TESTS.json...            policy tests (docs/policy-tests-catalog-audit.md)
+//!   tracesafe catalog CONFIG.json [--format markdown|json]
+//!   tracesafe schema [--tests]              JSON Schema of the configuration (or test files)
 //!
 //! Exit status: 0 ok, 1 invalid configuration (or missing keys), 2 usage or
 //! I/O error.
 
 use std::io::Read;
 use std::process::ExitCode;
-use tracesafe_filters::cli::{check, explain, mint, warnings};
+use tracesafe_filters::cli::{catalog, check, explain, mint, testing, warnings};
 use tracesafe_filters::config::{self, schema};
 
 const USAGE: &str = "usage:
@@ -24,15 +26,27 @@ const USAGE: &str = "usage:
       (never the old values: `[TOKEN:user]`, `[REDACTED:email]`) or added,
       the headers the upstream receives and the span record.
       REQUEST.json: {\"method\", \"path\", \"authority\", \"headers\": {name: value|[values]},
-      \"direction\": \"inbound\"|\"outbound\", \"properties\": {\"xds\": {\"route_name\": ...}}}
+      \"direction\": \"inbound\"|\"outbound\", \"route\": ROUTE_NAME, \"properties\": {\"xds\": {...}}}
   tracesafe token --config CONFIG.json --namespace NS [--tenant T] [--key ID] VALUE
       Print the token the plugin mints for VALUE (`-` reads it from stdin) in
       namespace NS: the keys come from the environment variables that
       CONFIG.json's `keys.env` names, as in the plugin. --tenant: the tenant's
       key (needs a `tenant` source in CONFIG.json); --key: a key id other
       than `keys.active`, for tokens minted before a rotation.
-  tracesafe schema
-      Print the JSON Schema of the plugin configuration.";
+  tracesafe test TESTS.json...
+      Run policy tests: each case sends a request (and a response) through
+      the engine and checks what was removed, kept, masked or tokenized, the
+      forwarded values, the span, and `never` strings that must appear
+      nowhere. Prints `FAIL <file>: <case>: <difference>` per failed case,
+      then `N passed, M failed`; exits 1 if a case failed, 2 if a file or
+      its configuration is invalid.
+  tracesafe catalog CONFIG.json [--format markdown|json]
+      Print the data catalog: per policy and the rules selecting it, what
+      happens to each header, baggage key, URL part and detector finding,
+      the span record, and the token namespaces shared across carriers.
+  tracesafe schema [--tests]
+      Print the JSON Schema of the plugin configuration (--tests: of the
+      test files `tracesafe test` reads).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,7 +54,12 @@ fn main() -> ExitCode {
         Some("check") => cmd_check(args.get(1..).unwrap_or_default()),
         Some("explain") => cmd_explain(args.get(1..).unwrap_or_default()),
         Some("token") => cmd_token(args.get(1..).unwrap_or_default()),
-        Some("schema") if args.len() == 1 => cmd_schema(),
+        Some("catalog") => cmd_catalog(args.get(1..).unwrap_or_default()),
+        Some("test") => cmd_test(args.get(1..).unwrap_or_default()),
+        Some("schema") if args.len() == 1 => cmd_schema(schema::schema()),
+        Some("schema") if args.get(1..) == Some(&["--tests".to_string()][..]) => {
+            cmd_schema(testing::schema())
+        }
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -238,8 +257,66 @@ fn cmd_token(args: &[String]) -> Result<ExitCode, String> {
     }
 }
 
-fn cmd_schema() -> Result<ExitCode, String> {
-    let text = serde_json::to_string_pretty(&schema::schema()).map_err(|e| e.to_string())?;
+fn cmd_schema(schema: serde_json::Value) -> Result<ExitCode, String> {
+    let text = serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())?;
     println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_test(files: &[String]) -> Result<ExitCode, String> {
+    if files.is_empty() {
+        return Err(format!("test needs a test file\n{USAGE}"));
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        // Configuration paths are relative to the test file.
+        let dir = std::path::Path::new(file)
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf();
+        let load = |path: &str| read(&dir.join(path).to_string_lossy());
+        let report = testing::run(file, &read(file)?, &load)?;
+        for line in &report.failures {
+            println!("{line}");
+        }
+        passed += report.passed;
+        failed += report.failures.len();
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn cmd_catalog(args: &[String]) -> Result<ExitCode, String> {
+    let (config, json) = match args {
+        [config] => (config, false),
+        [config, flag, format] | [flag, format, config] if flag == "--format" => {
+            match format.as_str() {
+                "markdown" => (config, false),
+                "json" => (config, true),
+                other => return Err(format!("unknown format {other:?}\n{USAGE}")),
+            }
+        }
+        _ => return Err(format!("catalog needs CONFIG.json\n{USAGE}")),
+    };
+    let bytes = read(config)?;
+    // Only a configuration the plugin would load gets a catalog.
+    if let Err(diagnostics) = check::check(&bytes, &check::env_or_placeholder) {
+        for d in &diagnostics {
+            println!("{config}: {d}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    let cfg = tracesafe_filters::config::parse(&bytes).map_err(|e| format!("{config}: {e}"))?;
+    let catalog = catalog::catalog(&cfg);
+    if json {
+        let text = serde_json::to_string_pretty(&catalog.json()).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", catalog.markdown(config));
+    }
     Ok(ExitCode::SUCCESS)
 }

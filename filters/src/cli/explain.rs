@@ -20,13 +20,14 @@ use crate::span::otlp::{self, Resource};
 use crate::span::{AttrValue, SpanKind};
 use crate::trace::ids::to_hex;
 use crate::trace::Origin;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// `request.json`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExplainRequest {
     /// `:method`; default `GET`.
@@ -41,6 +42,9 @@ pub struct ExplainRequest {
     /// Header name → value, or a list of values for repeated fields.
     #[serde(default)]
     pub headers: BTreeMap<String, Values>,
+    /// The Envoy route name the plugin sees (`["xds","route_name"]`).
+    #[serde(default)]
+    pub route: Option<String>,
     /// The listener's direction (`["xds","listener_direction"]`).
     #[serde(default)]
     pub direction: Option<MatchDirection>,
@@ -48,6 +52,20 @@ pub struct ExplainRequest {
     /// at its key path, e.g. `{"xds": {"route_name": "api"}}`.
     #[serde(default)]
     pub properties: Map<String, Value>,
+}
+
+impl Default for ExplainRequest {
+    fn default() -> Self {
+        Self {
+            method: get(),
+            path: root(),
+            authority: None,
+            headers: BTreeMap::new(),
+            route: None,
+            direction: None,
+            properties: Map::new(),
+        }
+    }
 }
 
 fn get() -> String {
@@ -59,7 +77,7 @@ fn root() -> String {
 }
 
 /// One header value or several.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Values {
     One(String),
@@ -130,7 +148,11 @@ impl SpanExport {
 pub fn explain(engine: &Engine, request_json: &[u8]) -> Result<Explanation, ConfigError> {
     let value: Value = serde_json::from_slice(request_json)
         .map_err(|e| ConfigError::new("", format!("request: {e}")))?;
-    let req: ExplainRequest = from_value(value, "")?;
+    run(engine, from_value(value, "")?)
+}
+
+/// Runs one parsed request through `engine` (`explain`, `tracesafe test`).
+pub fn run(engine: &Engine, req: ExplainRequest) -> Result<Explanation, ConfigError> {
     let mut headers: Vec<Header> = vec![
         (":method".into(), req.method.into_bytes()),
         (":path".into(), req.path.into_bytes()),
@@ -156,6 +178,9 @@ pub fn explain(engine: &Engine, request_json: &[u8]) -> Result<Explanation, Conf
             MatchDirection::Outbound => "OUTBOUND",
         };
         props = props.with(&["xds", "listener_direction"], raw);
+    }
+    if let Some(route) = req.route {
+        props = props.with(crate::policy::ROUTE_NAME, route.into_bytes());
     }
     // The span record is shown whether or not it would be exported.
     let outcome = engine.clone().recording_every_span().on_request(
@@ -364,7 +389,7 @@ pub fn apply(headers: &[Header], ops: &[HeaderOp]) -> Vec<Header> {
 }
 
 /// Header bytes for display: printable ASCII as is, anything else `\xNN`.
-fn show(bytes: &[u8]) -> String {
+pub fn show(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
         if (0x20..0x7f).contains(&b) && b != b'\\' {
@@ -393,7 +418,7 @@ impl Explanation {
 
     /// Counters this request adds, with their Envoy stat names (without
     /// Envoy's `wasmcustom.` prefix).
-    fn counters(&self) -> Vec<(String, u64)> {
+    pub fn counters(&self) -> Vec<(String, u64)> {
         let mut out: Vec<(String, u64)> = self
             .outcome
             .metrics

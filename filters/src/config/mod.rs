@@ -70,6 +70,10 @@ pub struct GlobalConfig {
     /// Where a request's tenant comes from, for per-tenant token keys.
     #[serde(default)]
     pub tenant: Option<TenantConfig>,
+    /// Audit records for a SIEM: filter state `wasm.tracesafe.audit`, one
+    /// JSON object per request, for Envoy's access log (docs/policy-tests-catalog-audit.md).
+    #[serde(default)]
+    pub audit: crate::span::audit::AuditConfig,
     /// Named policies, each with the same fields as the top-level (default)
     /// policy plus `extends`. Names: lowercase letters, digits, `-` and `_`.
     #[serde(default)]
@@ -91,6 +95,7 @@ pub const GLOBAL_FIELDS: &[&str] = &[
     "export",
     "keys",
     "tenant",
+    "audit",
     "policies",
     "rules",
 ];
@@ -714,7 +719,7 @@ mod tests {
         );
         assert_eq!(
             errors[5].message,
-            "unknown field `bogus`, expected one of `$schema`, `baggage`, `detectors`, `direction`, `export`, `extends`, `identity`, `keys`, `policies`, `request_headers`, `response_headers`, `rules`, `service`, `tenant`, `trace`, `url`"
+            "unknown field `bogus`, expected one of `$schema`, `audit`, `baggage`, `detectors`, `direction`, `export`, `extends`, `identity`, `keys`, `policies`, `request_headers`, `response_headers`, `rules`, `service`, `tenant`, `trace`, `url`"
         );
         assert_eq!(errors[3].message, "missing field `policy`");
     }

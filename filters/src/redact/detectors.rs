@@ -134,7 +134,7 @@ pub struct Hit<'d> {
 
 /// Built-in detectors in priority order: an earlier detector's hit wins
 /// over an overlapping later one.
-const BUILT_IN: [DetectorKind; 11] = [
+pub const BUILT_IN: [DetectorKind; 11] = [
     DetectorKind::Credential,
     DetectorKind::Jwt,
     DetectorKind::AwsKey,
@@ -461,7 +461,8 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
     out
 }
 
-fn builtin_action(cfg: &DetectorsConfig, kind: DetectorKind) -> DetectorAction {
+/// The configured action of a built-in detector (`tracesafe catalog` too).
+pub fn builtin_action(cfg: &DetectorsConfig, kind: DetectorKind) -> DetectorAction {
     match kind {
         DetectorKind::Email => cfg.email,
         DetectorKind::Card => cfg.card,

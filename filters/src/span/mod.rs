@@ -2,6 +2,7 @@
 //! span is a [`Clean`](crate::redact::Clean) value, which only the sanitizers construct, so raw
 //! header bytes cannot reach a span by accident.
 
+pub mod audit;
 pub mod export;
 pub mod grpc;
 pub mod otlp;
