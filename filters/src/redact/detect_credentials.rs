@@ -150,32 +150,72 @@ const FORMATS: &[Format] = &[
     f(b"fo1_", "credential:flyio", b64url, 40, 64),
     f(b"rubygems_", "credential:rubygems", hex_lower, 48, 48),
     f(b"pscale_tkn_", "credential:planetscale", b64url, 32, 64),
+    f(b"pscale_pw_", "credential:planetscale", b64url, 32, 64),
+    f(b"pscale_oauth_", "credential:planetscale", b64url, 32, 64),
+    f(b"sntryu_", "credential:sentry", hex_lower, 64, 64),
+    f(b"NRJS-", "credential:newrelic", hex_lower, 19, 19),
+    f(b"NRII-", "credential:newrelic", b64url, 32, 32),
+    f(
+        b"ATCTT",
+        "credential:atlassian",
+        |b| b64url(b) || b == b'=',
+        50,
+        400,
+    ),
+    f(b"ATBB", "credential:atlassian", alnum, 28, 64),
+    f(b"gsk_", "credential:groq", alnum, 52, 52),
+    f(b"pplx-", "credential:perplexity", alnum, 48, 48),
+    f(b"xai-", "credential:xai", alnum, 80, 80),
+    f(b"r8_", "credential:replicate", alnum, 37, 37),
+    f(b"tskey-", "credential:tailscale", b64url, 20, 255),
+    f(b"ops_eyJ", "credential:onepassword", dotted, 200, 2048),
+    f(b"AKCp", "credential:jfrog", alnum, 69, 69),
+    f(b"dt0c01.", "credential:dynatrace", dotted, 89, 89),
+    f(b"CFPAT-", "credential:contentful", b64url, 43, 43),
+    f(b"pnu_", "credential:prefect", alnum, 36, 36),
+    f(b"rdme_", "credential:readme", lower_digit, 70, 70),
+    f(b"xkeysib-", "credential:brevo", b64url, 81, 81),
+    f(b"shippo_live_", "credential:shippo", hex_lower, 40, 40),
+    f(b"shippo_test_", "credential:shippo", hex_lower, 40, 40),
+    f(b"duffel_live_", "credential:duffel", b64url, 43, 43),
+    f(b"duffel_test_", "credential:duffel", b64url, 43, 43),
+    f(b"EZAK", "credential:easypost", alnum, 54, 54),
+    f(b"EZTK", "credential:easypost", alnum, 54, 54),
+    f(b"FLWSECK_TEST-", "credential:flutterwave", b64url, 34, 34),
+    f(b"FLWSECK-", "credential:flutterwave", b64url, 34, 34),
+    f(b"sk.eyJ", "credential:mapbox", dotted, 80, 512),
+    f(
+        b"tfp_",
+        "credential:typeform",
+        |b| dotted(b) || b == b'=',
+        59,
+        59,
+    ),
+    f(b"ico-", "credential:infracost", alnum, 32, 32),
+    f(b"pat", "credential:airtable", dotted, 79, 79),
+    f(b"LTAI", "credential:alibaba", alnum, 20, 20),
+    f(b"CLOJARS_", "credential:clojars", lower_digit, 60, 60),
+    f(b"oy2", "credential:nuget", lower_digit, 43, 43),
+    f(b"cio", "credential:crates_io", alnum, 32, 32),
+    f(b"sgp_", "credential:sourcegraph", is_word, 40, 80),
+    f(b"rnd_", "credential:render", alnum, 32, 32),
+    f(b"pcsk_", "credential:pinecone", is_word, 60, 120),
+    f(b"nfp_", "credential:netlify", alnum, 36, 36),
+    f(b"sb_secret_", "credential:supabase", b64url, 20, 64),
+    f(
+        b"IQoJb3JpZ2luX2Vj",
+        "credential:aws_session",
+        b64,
+        100,
+        4096,
+    ),
+    f(b"FwoGZXIvYXdz", "credential:aws_session", b64, 100, 4096),
 ];
 
-/// Whether a byte starts any credential shape (a cheap gate per word).
+/// Whether a byte starts any prefixed credential shape (a cheap gate per
+/// word).
 pub fn may_start(b: u8) -> bool {
-    matches!(
-        b,
-        b'g' | b'x'
-            | b's'
-            | b'r'
-            | b'w'
-            | b'A'
-            | b'y'
-            | b'G'
-            | b'n'
-            | b'S'
-            | b'h'
-            | b'k'
-            | b'd'
-            | b'H'
-            | b'E'
-            | b'p'
-            | b'l'
-            | b'N'
-            | b'f'
-            | b'P'
-    )
+    b"gxsrwAyGnShkdHEplNfPaLCIFoctiOM".contains(&b)
 }
 
 fn starts_with_ci(t: &[u8], i: usize, p: &[u8]) -> bool {
@@ -211,6 +251,9 @@ pub fn at_word(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
         {
             return Some((end, shaped_label(first)));
         }
+        if let Some(found) = deepseek(t, i).or_else(|| discord_bot(t, i)) {
+            return Some(found);
+        }
         if let Some(end) = webhook(t, i) {
             return Some((
                 end,
@@ -222,7 +265,86 @@ pub fn at_word(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
             ));
         }
     }
+    if first == b'a' {
+        return braintree(t, i);
+    }
+    infixed(t, i)
+}
+
+/// Shapes that can begin with any letter or digit, told apart by a fixed
+/// infix at a fixed offset: Terraform Cloud (`<14>.atlasv1.<60-70>`),
+/// Azure AD client secrets (`<3><digit>Q~<31-34>`) and Mailchimp
+/// (`<32 hex>-us<1-2 digits>`).
+fn infixed(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
+    let all = |r: std::ops::Range<usize>, f: fn(u8) -> bool| {
+        t.get(r).is_some_and(|w| w.iter().all(|b| f(*b)))
+    };
+    if t.get(i + 14..i + 23) == Some(b".atlasv1.") && all(i..i + 14, lower_digit) {
+        let end = run(t, i + 23, |b| b64url(b) || b == b'=');
+        return ((60..=70).contains(&(end - i - 23))
+            && !t.get(end).is_some_and(u8::is_ascii_alphanumeric))
+        .then_some((end, "credential:terraform"));
+    }
+    let azure = |b: u8| b64url(b) || b == b'~' || b == b'.';
+    if t.get(i + 4..i + 6) == Some(b"Q~")
+        && t.get(i + 3).is_some_and(u8::is_ascii_digit)
+        && all(i..i + 3, |b| b64url(b) || b == b'~' || b == b'.')
+    {
+        let end = run(t, i + 6, azure);
+        return ((31..=34).contains(&(end - i - 6))).then_some((end, "credential:azure_ad"));
+    }
+    if t.get(i + 32..i + 35) == Some(b"-us") && all(i..i + 32, hex_lower) {
+        let end = run(t, i + 35, |b| b.is_ascii_digit());
+        return ((1..=2).contains(&(end - i - 35))
+            && !t.get(end).is_some_and(u8::is_ascii_alphanumeric))
+        .then_some((end, "credential:mailchimp"));
+    }
     None
+}
+
+/// Braintree/PayPal access tokens:
+/// `access_token$production$<16 lower-digit>$<32 hex>`.
+fn braintree(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
+    let s = [&b"access_token$production$"[..], b"access_token$sandbox$"]
+        .into_iter()
+        .find(|p| t.get(i..i + p.len()) == Some(*p))
+        .map(|p| i + p.len())?;
+    let a = run(t, s, lower_digit);
+    if a - s != 16 || t.get(a) != Some(&b'$') {
+        return None;
+    }
+    let b = run(t, a + 1, hex_lower);
+    (b - (a + 1) == 32 && !t.get(b).is_some_and(u8::is_ascii_alphanumeric))
+        .then_some((b, "credential:braintree"))
+}
+
+/// DeepSeek keys: `sk-` and exactly 32 lowercase hex digits.
+fn deepseek(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
+    if t.get(i..i + 3) != Some(b"sk-") {
+        return None;
+    }
+    let end = run(t, i + 3, hex_lower);
+    (end - (i + 3) == 32 && !t.get(end).is_some_and(|b| b64url(*b)))
+        .then_some((end, "credential:deepseek"))
+}
+
+/// Discord bot tokens: `[MNO]` + 23-27 alphanumerics (a base64 user id),
+/// `.`, 6 base64url, `.`, 27-38 base64url.
+fn discord_bot(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
+    if !t.get(i).is_some_and(|b| b"MNO".contains(b)) {
+        return None;
+    }
+    let a = run(t, i + 1, alnum);
+    if !(23..=27).contains(&(a - i - 1)) || t.get(a) != Some(&b'.') {
+        return None;
+    }
+    let b = run(t, a + 1, b64url);
+    if b - (a + 1) != 6 || t.get(b) != Some(&b'.') {
+        return None;
+    }
+    let end = run(t, b + 1, b64url);
+    ((27..=38).contains(&(end - b - 1)) && t.get(end) != Some(&b'.'))
+        .then_some((end, "credential:discord"))
 }
 
 fn shaped_label(first: u8) -> &'static str {
@@ -314,24 +436,52 @@ pub fn at_punct(t: &[u8], i: usize) -> Option<(usize, usize, &'static str)> {
     match t.get(i)? {
         b'=' => keyed_value(t, i),
         b'-' => pem(t, i),
-        b':' => userinfo(t, i),
+        b':' => userinfo(t, i).or_else(|| telegram(t, i)),
         _ => None,
     }
 }
 
+/// Names whose `=` value is a secret: `(name, label, shortest value)`.
+/// Passwords stop at the next `;`, `&`, `,`, quote or blank (connection
+/// strings, query strings, cookies); the others are base64-ish.
+const KEYED: [(&[u8], &str, usize); 6] = [
+    (b"sig", "credential:azure_sas", 20),
+    (b"AccountKey", "credential:azure_key", 40),
+    (b"SharedAccessKey", "credential:azure_key", 40),
+    (b"password", "credential:password", 3),
+    (b"passwd", "credential:password", 3),
+    (b"pwd", "credential:password", 3),
+];
+
 fn keyed_value(t: &[u8], eq: usize) -> Option<(usize, usize, &'static str)> {
-    let names: [(&[u8], &str, usize); 3] = [
-        (b"sig", "credential:azure_sas", 20),
-        (b"AccountKey", "credential:azure_key", 40),
-        (b"SharedAccessKey", "credential:azure_key", 40),
-    ];
-    let (_, label, min) = names.into_iter().find(|(n, _, _)| {
+    let (_, label, min) = KEYED.into_iter().find(|(n, _, _)| {
         eq.checked_sub(n.len())
             .is_some_and(|s| starts_with_ci(t, s, n) && !prev(t, s).is_some_and(is_word))
     })?;
     let s = eq + 1;
-    let end = run(t, s, |b| b64(b) || b == b'%');
+    let end = if label == "credential:password" {
+        run(t, s, |b| b.is_ascii_graphic() && !b";&,\"'".contains(&b))
+    } else {
+        run(t, s, |b| b64(b) || b == b'%')
+    };
     (end - s >= min).then_some((s, end, label))
+}
+
+/// Telegram bot tokens: an 8-10 digit bot id, `:`, `AA` and 33 base64url
+/// bytes.
+fn telegram(t: &[u8], colon: usize) -> Option<(usize, usize, &'static str)> {
+    let mut s = colon;
+    while s > 0 && prev(t, s).is_some_and(|b| b.is_ascii_digit()) {
+        s -= 1;
+    }
+    if !(8..=10).contains(&(colon - s)) || prev(t, s).is_some_and(alnum) {
+        return None;
+    }
+    if t.get(colon + 1..colon + 3) != Some(b"AA") {
+        return None;
+    }
+    let end = run(t, colon + 3, b64url);
+    (end - colon - 3 == 33).then_some((s, end, "credential:telegram"))
 }
 
 /// `-----BEGIN ... PRIVATE KEY-----` through its `-----END ...-----` line,
@@ -342,7 +492,8 @@ fn pem(t: &[u8], i: usize) -> Option<(usize, usize, &'static str)> {
     }
     let header_end = i + 11 + t.get(i + 11..)?.windows(5).position(|w| w == b"-----")?;
     let header = t.get(i + 11..header_end)?;
-    if header.len() > 40 || !header.ends_with(b"PRIVATE KEY") {
+    let private = header.ends_with(b"PRIVATE KEY") || header.ends_with(b"PRIVATE KEY BLOCK");
+    if header.len() > 40 || !private {
         return None;
     }
     let body = header_end + 5;
@@ -360,7 +511,9 @@ fn pem(t: &[u8], i: usize) -> Option<(usize, usize, &'static str)> {
     Some((i, end, "credential:private_key"))
 }
 
-/// `scheme://user:password@`: the `user:password` part.
+/// `scheme://user:password@`: the `user:password` part; or a user part
+/// that is itself a key (20+ letters and digits, as in a Sentry DSN
+/// `https://<key>@o1.ingest.sentry.io/2`).
 fn userinfo(t: &[u8], colon: usize) -> Option<(usize, usize, &'static str)> {
     if t.get(colon + 1..colon + 3) != Some(b"//") || !prev(t, colon).is_some_and(alnum) {
         return None;
@@ -368,8 +521,19 @@ fn userinfo(t: &[u8], colon: usize) -> Option<(usize, usize, &'static str)> {
     let s = colon + 3;
     let end = run(t, s, |b| b.is_ascii_graphic() && !b"/?#@[]".contains(&b));
     let info = t.get(s..end)?;
-    let pass = info.iter().position(|b| *b == b':').map(|p| p + 1)?;
-    (t.get(end) == Some(&b'@') && pass < info.len()).then_some((s, end, "credential:url_userinfo"))
+    let has_pass = info
+        .iter()
+        .position(|b| *b == b':')
+        .is_some_and(|p| p + 1 < info.len());
+    let key_user = info.len() >= 20
+        && info.iter().all(u8::is_ascii_alphanumeric)
+        && info.iter().any(u8::is_ascii_digit)
+        && info.iter().any(u8::is_ascii_alphabetic);
+    (t.get(end) == Some(&b'@') && (has_pass || key_user)).then_some((
+        s,
+        end,
+        "credential:url_userinfo",
+    ))
 }
 
 #[cfg(test)]

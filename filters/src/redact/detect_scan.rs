@@ -182,6 +182,48 @@ pub fn ipv4(t: &[u8], i: usize) -> Option<usize> {
     ends_word(t, p).then_some(p)
 }
 
+/// Whether the digits at `i` are a product version, `Name/1.2.3.4` as in
+/// a user agent (`Chrome/120.0.0.0`): right after `/` and a product name
+/// (a letter, then letters, digits, `-_!+`) that starts the value or
+/// follows a blank, `(`, `;` or `,`. A path such as `/hosts/10.0.0.1` or
+/// `http://10.0.0.1` is not a product token and keeps its address.
+pub fn product_version(t: &[u8], i: usize) -> bool {
+    let Some(slash) = i.checked_sub(1).filter(|s| t.get(*s) == Some(&b'/')) else {
+        return false;
+    };
+    let name_byte = |b: u8| b.is_ascii_alphanumeric() || b"-_!+".contains(&b);
+    let mut s = slash;
+    while prev(t, s).is_some_and(name_byte) {
+        s -= 1;
+    }
+    s < slash
+        && byte_is(t, s, |b| b.is_ascii_alphabetic())
+        && prev(t, s).is_none_or(|b| b" \t(;,".contains(&b))
+}
+
+/// Whether the run at `i` is part of one of our own keyed tokens,
+/// `tk.<key id>.<22 base64url>` ([`crate::redact::token`]): the key id or
+/// the MAC. Tokens are what redaction leaves behind; they are never
+/// `generic_secret`s.
+pub fn in_our_token(t: &[u8], i: usize) -> bool {
+    let after_tk = |p: usize| {
+        p >= 3
+            && t.get(p - 3..p) == Some(b"tk.")
+            && !prev(t, p - 3).is_some_and(|b| is_b64url(b) || b == b'.')
+    };
+    if after_tk(i) {
+        return true;
+    }
+    if prev(t, i) != Some(b'.') || run(t, i, is_b64url) != i + 22 {
+        return false;
+    }
+    let mut s = i - 1;
+    while prev(t, s).is_some_and(is_b64url) {
+        s -= 1;
+    }
+    s + 1 < i && after_tk(s)
+}
+
 fn is_phone_sep(b: u8) -> bool {
     b == b' ' || b == b'.' || b == b'-'
 }

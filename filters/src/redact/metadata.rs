@@ -5,7 +5,7 @@
 
 use crate::http::HeaderOp;
 use crate::metrics::Metric;
-use crate::redact::detectors::BASIC_BASE64;
+use crate::redact::detect_confirm::BASIC_BASE64;
 use crate::redact::{Redactor, ScanOutcome};
 use base64::Engine as _;
 
