@@ -192,7 +192,53 @@ const FORMATS: &[Format] = &[
         59,
     ),
     f(b"ico-", "credential:infracost", alnum, 32, 32),
+    f(b"pat.", "credential:harness", dotted, 68, 68),
+    f(b"sat.", "credential:harness", dotted, 68, 68),
     f(b"pat", "credential:airtable", dotted, 79, 79),
+    f(b"p8e-", "credential:adobe", alnum, 32, 32),
+    f(b"cmVmd", "credential:jfrog", alnum, 59, 59),
+    f(b"v1.0-", "credential:cloudflare", b64url, 171, 171),
+    f(
+        b"A3-",
+        "credential:onepassword",
+        |b| upper_digit(b) || b == b'-',
+        36,
+        37,
+    ),
+    f(b"eyJrIjoi", "credential:grafana", b64, 70, 400),
+    f(b"GR1348941", "credential:gitlab", b64url, 20, 255),
+    f(b"fm1a_", "credential:flyio", b64, 100, 2048),
+    f(b"fm1r_", "credential:flyio", b64, 100, 2048),
+    f(b"fm2_", "credential:flyio", b64, 100, 2048),
+    f(
+        b"fio-u-",
+        "credential:frameio",
+        |b| b64url(b) || b == b'=',
+        64,
+        64,
+    ),
+    f(b"s-s4t2ud-", "credential:intra42", hex_lower, 64, 64),
+    f(b"s-s4t2af-", "credential:intra42", hex_lower, 64, 64),
+    f(b"API-", "credential:octopus", upper_digit, 26, 26),
+    f(b"sha256~", "credential:openshift", b64url, 43, 43),
+    f(b"tk-us-", "credential:scalingo", b64url, 48, 48),
+    f(b"AQVN", "credential:yandex", b64url, 35, 38),
+    f(b"EAAM", "credential:facebook", alnum, 100, 1024),
+    f(b"EAAC", "credential:facebook", alnum, 100, 1024),
+    f(b"sk_prod_", "credential:stripe", alnum, 10, 255),
+    f(b"rk_prod_", "credential:stripe", alnum, 10, 255),
+    f(b"xoxo-", "credential:slack", b64url, 20, 255),
+    f(b"access-production-", "credential:plaid", b64url, 36, 36),
+    f(b"access-development-", "credential:plaid", b64url, 36, 36),
+    f(b"access-sandbox-", "credential:plaid", b64url, 36, 36),
+    f(b"sl.", "credential:dropbox", dotted, 130, 2048),
+    f(b"dnkey-", "credential:defined_networking", b64url, 79, 79),
+    f(b"ZXlKaGJHY2lPaU", "credential:jwt_base64", b64, 40, 4096),
+    f(b"ddp_", "credential:deno", alnum, 36, 36),
+    f(b"bkua_", "credential:buildkite", hex_lower, 40, 40),
+    f(b"lsv2_pt_", "credential:langsmith", is_word, 43, 43),
+    f(b"lsv2_sk_", "credential:langsmith", is_word, 43, 43),
+    f(b"CCIPAT_", "credential:circleci", is_word, 60, 70),
     f(b"LTAI", "credential:alibaba", alnum, 20, 20),
     f(b"CLOJARS_", "credential:clojars", lower_digit, 60, 60),
     f(b"oy2", "credential:nuget", lower_digit, 43, 43),
@@ -215,7 +261,7 @@ const FORMATS: &[Format] = &[
 /// Whether a byte starts any prefixed credential shape (a cheap gate per
 /// word).
 pub fn may_start(b: u8) -> bool {
-    b"gxsrwAyGnShkdHEplNfPaLCIFoctiOM".contains(&b)
+    b"abcdefghiklnoprstvwxyACEFGHILMNOPSZ".contains(&b)
 }
 
 fn starts_with_ci(t: &[u8], i: usize, p: &[u8]) -> bool {
@@ -228,7 +274,7 @@ pub fn at_word(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
     let first = *t.get(i)?;
     // Every shape is 24+ bytes long: most words stop here.
     let long = run(t, i, |b| {
-        b.is_ascii_alphanumeric() || b"_-.=+/".contains(&b)
+        b.is_ascii_alphanumeric() || b"_-.=+/~".contains(&b)
     }) - i
         >= 24;
     if long && may_start(first) {
@@ -396,8 +442,10 @@ fn postman(t: &[u8], i: usize) -> Option<usize> {
 
 /// Slack and Discord webhook URLs: the secret path after the host.
 fn webhook(t: &[u8], i: usize) -> Option<usize> {
-    let hosts: [&[u8]; 3] = [
+    let hosts: [&[u8]; 5] = [
         b"hooks.slack.com/services/",
+        b"hooks.slack.com/workflows/",
+        b"hooks.slack.com/triggers/",
         b"discord.com/api/webhooks/",
         b"discordapp.com/api/webhooks/",
     ];
