@@ -5,6 +5,7 @@
 pub mod baggage;
 pub mod detect_confirm;
 pub mod detect_credentials;
+pub mod detect_formats;
 pub mod detect_scan;
 pub mod detectors;
 pub mod headers;
