@@ -1,6 +1,8 @@
 //! An upstream that records every request it receives (raw header bytes, in
-//! order) and answers 200 with the headers as JSON.
+//! order) and answers 200 with the headers as JSON, plus the response
+//! headers a test asked for (by the request's `x-test-id`).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -44,10 +46,14 @@ impl Received {
     }
 }
 
+/// Extra response headers per `x-test-id`.
+type Replies = Arc<Mutex<BTreeMap<String, Vec<(String, String)>>>>;
+
 #[derive(Clone)]
 pub struct Echo {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    replies: Replies,
 }
 
 impl Echo {
@@ -55,14 +61,25 @@ impl Echo {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let rec = received.clone();
+        let replies = Replies::default();
+        let (rec, rep) = (received.clone(), replies.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let rec = rec.clone();
-                std::thread::spawn(move || serve(stream, rec));
+                let (rec, rep) = (rec.clone(), rep.clone());
+                std::thread::spawn(move || serve(stream, rec, rep));
             }
         });
-        Echo { port, received }
+        Echo {
+            port,
+            received,
+            replies,
+        }
+    }
+
+    /// Answers the request carrying `x-test-id: id` with these extra
+    /// response headers.
+    pub fn reply_headers(&self, id: &str, headers: Vec<(String, String)>) {
+        self.replies.lock().unwrap().insert(id.to_string(), headers);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -89,7 +106,7 @@ pub fn one_by_test_id(all: &[Received], id: &str) -> Received {
     found[0].clone()
 }
 
-fn serve(stream: TcpStream, rec: Arc<Mutex<Vec<Received>>>) {
+fn serve(stream: TcpStream, rec: Arc<Mutex<Vec<Received>>>, replies: Replies) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
     while let Some(req) = read_request(&mut reader) {
@@ -102,9 +119,16 @@ fn serve(stream: TcpStream, rec: Arc<Mutex<Vec<Received>>>) {
                 .collect::<Vec<_>>(),
         })
         .to_string();
+        let extra: String = req
+            .text("x-test-id")
+            .and_then(|id| replies.lock().unwrap().get(&id).cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(|(n, v)| format!("{n}: {v}\r\n"))
+            .collect();
         rec.lock().unwrap().push(req);
         let resp = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{}",
             json.len(),
             json
         );

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use tracesafe_filters::redact::detectors::Detectors;
 use tracesafe_filters::redact::token::Keyring;
 use tracesafe_filters::{Metrics, Redactor, ScanOutcome};
-use tracesafe_fuzz::{detectors, keyring, salt, secret, Kind};
+use tracesafe_fuzz::{detectors, keyring, needle, salt, secret, Kind};
 
 fn fixture() -> &'static ([Detectors; 3], Keyring) {
     static F: OnceLock<([Detectors; 3], Keyring)> = OnceLock::new();
@@ -50,7 +50,8 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let at = usize::from(*split) % (rest.len() + 1);
-    let planted = secret(Kind::pick(*kind), salt(data));
+    let (kind, salt) = (Kind::pick(*kind), salt(data));
+    let (planted, needle) = (secret(kind, salt), needle(kind, salt));
     let text = format!(
         "{}; {planted} ;{}",
         String::from_utf8_lossy(&rest[..at]),
@@ -61,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
         ScanOutcome::Clean => panic!("{planted:?} not found in {text:?}"),
         ScanOutcome::Remove => {}
         ScanOutcome::Replace(out) => {
-            assert!(!out.contains(&planted), "{planted:?} survived: {out:?}")
+            assert!(
+                !out.contains(&needle),
+                "{needle:?} of {planted:?} survived: {out:?}"
+            )
         }
     }
 });

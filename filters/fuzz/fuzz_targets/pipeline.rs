@@ -20,7 +20,7 @@ use tracesafe_filters::redact::pct;
 use tracesafe_filters::span::otlp::{self, Resource};
 use tracesafe_filters::trace::traceparent::TraceParent;
 use tracesafe_filters::{Engine, RequestInput, ResponseInput};
-use tracesafe_fuzz::{contains, env, filler, lines, salt, secret, Kind, API_KEY_DETECTOR};
+use tracesafe_fuzz::{contains, env, filler, lines, needle, salt, secret, Kind, API_KEY_DETECTOR};
 
 thread_local! {
     // The engine is single-threaded (per VM), like libFuzzer.
@@ -222,7 +222,8 @@ fn run(engine: &Engine, data: &[u8], carrier: u8, kind: u8, flags: u8, split: u8
         .map(|i| headers.remove(i).1)
         .unwrap_or_default();
     let at = usize::from(split) % (fill.len() + 1);
-    let planted = secret(Kind::pick(kind), salt(data));
+    let (kind, salt) = (Kind::pick(kind), salt(data));
+    let (planted, needle) = (secret(kind, salt), needle(kind, salt));
     plant(
         &mut headers,
         carrier,
@@ -244,12 +245,12 @@ fn run(engine: &Engine, data: &[u8], carrier: u8, kind: u8, flags: u8, split: u8
     let forwarded = apply(&headers, &out.ops);
     for (name, value) in &forwarded {
         assert!(
-            by_design(name) || !contains(value, planted.as_bytes()),
-            "{planted:?} forwarded in {name}: {value:?}"
+            by_design(name) || !contains(value, needle.as_bytes()),
+            "{needle:?} of {planted:?} forwarded in {name}: {value:?}"
         );
     }
     for (key, value) in out.filter_state() {
-        assert!(!value.contains(&planted), "{key}: {value}");
+        assert!(!value.contains(&needle), "{key}: {value}");
     }
     if let Some(mut span) = out.span.clone() {
         span.finish(Some(200), 2_000);
@@ -258,7 +259,10 @@ fn run(engine: &Engine, data: &[u8], carrier: u8, kind: u8, flags: u8, split: u8
             serde_json::from_str::<serde_json::Value>(&body).is_ok(),
             "{body}"
         );
-        assert!(!body.contains(&planted), "{planted:?} in the span: {body}");
+        assert!(
+            !body.contains(&needle),
+            "{needle:?} of {planted:?} in the span: {body}"
+        );
     }
 
     // The same fields as response headers.
@@ -278,8 +282,8 @@ fn run(engine: &Engine, data: &[u8], carrier: u8, kind: u8, flags: u8, split: u8
     if matches!(carrier % 9, 0 | 1 | 6) {
         for (name, value) in apply(&response, &resp.ops) {
             assert!(
-                name.starts_with(':') || !contains(&value, planted.as_bytes()),
-                "{planted:?} in response {name}"
+                name.starts_with(':') || !contains(&value, needle.as_bytes()),
+                "{needle:?} of {planted:?} in response {name}"
             );
         }
     }

@@ -6,6 +6,7 @@ pub mod oracle;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use std::sync::OnceLock;
 use tracesafe_filters::host::StaticProperties;
 use tracesafe_filters::redact::detectors::{Detectors, DetectorsConfig};
 use tracesafe_filters::redact::token::{Keyring, KeysConfig};
@@ -137,6 +138,9 @@ pub enum Kind {
     DigitalOcean,
     PrivateKey,
     Iban,
+    /// A sample of `filters/tests/data/credentials.txt` (every family the
+    /// `credential` detector knows), its secret part randomized.
+    Credential,
 }
 
 impl Kind {
@@ -168,8 +172,13 @@ impl Kind {
         Kind::Iban,
     ];
 
+    /// Half the inputs plant a corpus credential, the rest one of
+    /// [`Kind::ALL`].
     pub fn pick(b: u8) -> Kind {
-        Self::ALL[usize::from(b) % Self::ALL.len()]
+        if b & 1 == 1 {
+            return Kind::Credential;
+        }
+        Self::ALL[usize::from(b >> 1) % Self::ALL.len()]
     }
 }
 
@@ -177,9 +186,68 @@ impl Kind {
 pub const API_KEY_DETECTOR: &str =
     r#"{"name": "api_key", "regex": "\\bsk_live_[A-Za-z0-9]{16,}\\b"}"#;
 
+/// The samples of `credentials.txt`, each with the window the default
+/// detectors find in it (its secret part).
+fn corpus() -> &'static [(String, usize, usize)] {
+    static C: OnceLock<Vec<(String, usize, usize)>> = OnceLock::new();
+    C.get_or_init(|| {
+        let d = Detectors::compile(&DetectorsConfig::default(), "detectors", false).unwrap();
+        include_str!("../../tests/data/credentials.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(_, v)| {
+                let h = d
+                    .find(v)
+                    .into_iter()
+                    .find(|h| h.kind == DetectorKind::Credential)
+                    .unwrap_or_else(|| panic!("{v:?} is not found"));
+                (v.to_string(), h.start, h.end)
+            })
+            .collect()
+    })
+}
+
+/// A corpus credential for `salt` and its needle: the middle third of its
+/// secret part, every letter and digit there redrawn within its class
+/// (digit, `a-f`, `g-z`, `A-F`, `G-Z`), so the format still holds and the
+/// needle is unique to the input.
+fn credential(salt: u64) -> (String, String) {
+    let c = corpus();
+    let (sample, start, end) = &c[(salt % c.len() as u64) as usize];
+    let third = (end - start) / 3;
+    let (from, to) = (start + third, end - third);
+    let noise = chars(salt, to - from, b"0123456789abcdefghijklmnopqrstuvwxyz");
+    let mut out = sample.as_bytes().to_vec();
+    for (b, r) in out[from..to].iter_mut().zip(noise.bytes()) {
+        let pick = |set: &[u8]| set[usize::from(r) % set.len()];
+        *b = match *b {
+            b'0'..=b'9' => pick(DIGITS),
+            b'a'..=b'f' => pick(b"abcdef"),
+            b'g'..=b'z' => pick(b"ghijklmnopqrstuvwxyz"),
+            b'A'..=b'F' => pick(b"ABCDEF"),
+            b'G'..=b'Z' => pick(b"GHIJKLMNOPQRSTUVWXYZ"),
+            other => other,
+        };
+    }
+    let needle = String::from_utf8_lossy(&out[from..to]).into_owned();
+    (String::from_utf8_lossy(&out).into_owned(), needle)
+}
+
+/// What must never come out once `secret(kind, salt)` went in: the whole
+/// secret, or for a corpus credential its randomized core (the sample's
+/// fixed parts, such as a URL host, may stay).
+pub fn needle(kind: Kind, salt: u64) -> String {
+    match kind {
+        Kind::Credential => credential(salt).1,
+        _ => secret(kind, salt),
+    }
+}
+
 /// A well-formed, detectable secret of `kind`, unique to `salt`.
 pub fn secret(kind: Kind, salt: u64) -> String {
     match kind {
+        Kind::Credential => credential(salt).0,
         Kind::Email => format!("u{salt:016x}@example.com"),
         Kind::Card => {
             let payload = format!("4{:014}", salt % 100_000_000_000_000);
