@@ -209,9 +209,10 @@ fn corpus() -> &'static [(String, usize, usize)] {
 }
 
 /// A corpus credential for `salt` and its needle: the middle third of its
-/// secret part, every letter and digit there redrawn within its class
-/// (digit, `a-f`, `g-z`, `A-F`, `G-Z`), so the format still holds and the
-/// needle is unique to the input.
+/// secret part, where every letter and digit of a random-looking run (8+
+/// letters and digits with a digit, so no fixed word such as `services` or
+/// `PRIVATE`) is redrawn within its class (digit, `a-f`, `g-z`, `A-F`,
+/// `G-Z`): the format still holds and the needle is unique to the input.
 fn credential(salt: u64) -> (String, String) {
     let c = corpus();
     let (sample, start, end) = &c[(salt % c.len() as u64) as usize];
@@ -219,7 +220,15 @@ fn credential(salt: u64) -> (String, String) {
     let (from, to) = (start + third, end - third);
     let noise = chars(salt, to - from, b"0123456789abcdefghijklmnopqrstuvwxyz");
     let mut out = sample.as_bytes().to_vec();
-    for (b, r) in out[from..to].iter_mut().zip(noise.bytes()) {
+    let random = random_runs(&out);
+    for ((b, r), keep) in out[from..to]
+        .iter_mut()
+        .zip(noise.bytes())
+        .zip(random[from..to].iter().map(|r| !r))
+    {
+        if keep {
+            continue;
+        }
         let pick = |set: &[u8]| set[usize::from(r) % set.len()];
         *b = match *b {
             b'0'..=b'9' => pick(DIGITS),
@@ -232,6 +241,23 @@ fn credential(salt: u64) -> (String, String) {
     }
     let needle = String::from_utf8_lossy(&out[from..to]).into_owned();
     (String::from_utf8_lossy(&out).into_owned(), needle)
+}
+
+/// Per byte: inside a run of 8+ letters and digits that holds a digit.
+fn random_runs(v: &[u8]) -> Vec<bool> {
+    let mut out = vec![false; v.len()];
+    let mut i = 0;
+    while i < v.len() {
+        let end = i + v[i..]
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(v.len() - i);
+        if end - i >= 8 && v[i..end].iter().any(u8::is_ascii_digit) {
+            out[i..end].iter_mut().for_each(|o| *o = true);
+        }
+        i = end + 1;
+    }
+    out
 }
 
 /// What must never come out once `secret(kind, salt)` went in: the whole
@@ -363,4 +389,26 @@ pub fn filler(bytes: &[u8], structural: &[u8]) -> Vec<u8> {
         .copied()
         .filter(|b| !structural.contains(b) && *b != b'\r' && *b != b'\n' && *b != 0)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The harness keeps every corpus credential detectable: each
+    /// randomized sample is still found, its needle inside the hit.
+    #[test]
+    fn randomized_credentials_stay_detectable() {
+        let d = Detectors::compile(&DetectorsConfig::default(), "detectors", false).unwrap();
+        for salt in 0..(corpus().len() as u64 * 20) {
+            let (value, needle) = credential(salt.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let at = value.find(&needle).unwrap();
+            assert!(
+                d.find(&value)
+                    .iter()
+                    .any(|h| h.start <= at && at + needle.len() <= h.end),
+                "{value:?} lost its format ({needle:?})"
+            );
+        }
+    }
 }
