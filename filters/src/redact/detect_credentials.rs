@@ -239,22 +239,27 @@ pub fn at_punct(t: &[u8], i: usize) -> Option<(usize, usize, &'static str)> {
     }
 }
 
+/// Names whose `=` value is a password; a query parameter of one of these
+/// names is also `REDACTED` in the span ([`crate::redact::url`]), since a
+/// split query no longer shows the `name=` to the detectors.
+pub const PASSWORD_NAMES: [&str; 3] = ["password", "passwd", "pwd"];
+
 /// Names whose `=` value is a secret: `(name, label, shortest value)`.
 /// Passwords stop at the next `;`, `&`, `,`, quote or blank (connection
 /// strings, query strings, cookies); the others are base64-ish.
-const KEYED: [(&[u8], &str, usize); 6] = [
-    (b"sig", "credential:azure_sas", 20),
-    (b"AccountKey", "credential:azure_key", 40),
-    (b"SharedAccessKey", "credential:azure_key", 40),
-    (b"password", "credential:password", 3),
-    (b"passwd", "credential:password", 3),
-    (b"pwd", "credential:password", 3),
+const KEYED: [(&str, &str, usize); 6] = [
+    ("sig", "credential:azure_sas", 20),
+    ("AccountKey", "credential:azure_key", 40),
+    ("SharedAccessKey", "credential:azure_key", 40),
+    (PASSWORD_NAMES[0], "credential:password", 3),
+    (PASSWORD_NAMES[1], "credential:password", 3),
+    (PASSWORD_NAMES[2], "credential:password", 3),
 ];
 
 fn keyed_value(t: &[u8], eq: usize) -> Option<(usize, usize, &'static str)> {
     let (_, label, min) = KEYED.into_iter().find(|(n, _, _)| {
         eq.checked_sub(n.len())
-            .is_some_and(|s| starts_with_ci(t, s, n) && !prev(t, s).is_some_and(is_word))
+            .is_some_and(|s| starts_with_ci(t, s, n.as_bytes()) && !prev(t, s).is_some_and(is_word))
     })?;
     let s = eq + 1;
     let end = if label == "credential:password" {

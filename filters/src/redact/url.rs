@@ -9,6 +9,7 @@ use crate::error::join;
 use crate::error::ConfigError;
 use crate::http::{Header, HeaderOp};
 use crate::metrics::Metric;
+use crate::redact::detect_credentials::PASSWORD_NAMES;
 use crate::redact::pct;
 use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome, REDACTED};
@@ -212,7 +213,7 @@ impl UrlPolicy {
             };
             query.push((name.to_ascii_lowercase(), act));
         }
-        for sig in SIGNATURE_PARAMS {
+        for sig in SIGNATURE_PARAMS.iter().chain(&PASSWORD_NAMES) {
             query.push((sig.to_ascii_lowercase(), QAct::Redact));
         }
         let query_default = match cfg.query.default {
@@ -716,11 +717,13 @@ mod tests {
         }}));
         let u = url(
             &p,
-            "/s?q=secret&Token=x&email=alice%40example.com&page=2&X-Amz-Signature=abc&sig=kept&note=call%20alice%40example.com&flag",
+            "/s?q=secret&Token=x&email=alice%40example.com&page=2&X-Amz-Signature=abc&sig=kept&note=call%20alice%40example.com&flag&Password=hunter2&pwd=x",
         );
+        // Password parameters are redacted like signatures: split from
+        // their `password=`, short values would pass the detectors.
         assert_eq!(
             u.query.as_deref(),
-            Some("q=REDACTED&email=tk.k2.VDx-xIlGJYqJDpkxd_1rrA&page=2&X-Amz-Signature=REDACTED&sig=kept&note=call%20[REDACTED:email]&flag")
+            Some("q=REDACTED&email=tk.k2.VDx-xIlGJYqJDpkxd_1rrA&page=2&X-Amz-Signature=REDACTED&sig=kept&note=call%20[REDACTED:email]&flag&Password=REDACTED&pwd=REDACTED")
         );
         let p =
             policy(serde_json::json!({"query": {"default": "drop", "params": {"page": "keep"}}}));
