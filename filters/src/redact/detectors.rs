@@ -132,8 +132,8 @@ pub struct Hit<'d> {
     pub action: &'d Act,
 }
 
-/// Built-in detectors in priority order: an earlier detector's hit wins
-/// over an overlapping later one.
+/// Built-in detectors in priority order: an earlier detector's hit keeps
+/// its label when a later one overlaps it (and is widened to cover both).
 pub const BUILT_IN: [DetectorKind; 11] = [
     DetectorKind::Credential,
     DetectorKind::Jwt,
@@ -270,7 +270,7 @@ impl Detectors {
         for rule in &self.custom {
             for m in rule.regex.find_iter(text) {
                 let (start, end) = (m.start(), m.end());
-                if !hits.iter().any(|h| start < h.end && h.start < end) {
+                if !absorb(&mut hits, start, end) {
                     hits.push(Hit {
                         start,
                         end,
@@ -292,7 +292,7 @@ impl Detectors {
                 ) else {
                     continue;
                 };
-                if hits.iter().any(|h| start < h.end && h.start < end) {
+                if absorb(&mut hits, start, end) {
                     continue;
                 }
                 hits.push(Hit {
@@ -305,8 +305,27 @@ impl Detectors {
             }
         }
         hits.sort_by_key(|h| h.start);
-        hits
+        let mut merged: Vec<Hit<'_>> = Vec::with_capacity(hits.len());
+        for h in hits {
+            match merged.last_mut() {
+                Some(last) if h.start < last.end => last.end = last.end.max(h.end),
+                _ => merged.push(h),
+            }
+        }
+        merged
     }
+}
+
+/// A match overlapping a kept hit widens that hit (which keeps its kind,
+/// label and action) instead of being dropped, so no matched byte stays
+/// uncovered (`sk_live_…@mail.example` is a Stripe key and an email).
+fn absorb(hits: &mut [Hit<'_>], start: usize, end: usize) -> bool {
+    let Some(h) = hits.iter_mut().find(|h| start < h.end && h.start < end) else {
+        return false;
+    };
+    h.start = h.start.min(start);
+    h.end = h.end.max(end);
+    true
 }
 
 /// Priority slot of each built-in in [`BUILT_IN`].
@@ -849,6 +868,17 @@ mod tests {
         assert_eq!(
             mask(&all().find(text)[0], text),
             "[REDACTED:credential:npm]"
+        );
+    }
+
+    /// Found by the `detectors_diff` fuzz target: an email glued to a
+    /// Stripe key was dropped as an overlap and its domain stayed.
+    #[test]
+    fn overlapping_matches_widen_the_earlier_hit() {
+        let text = "key sk_live_0123426789t78abca@il.el next";
+        assert_eq!(
+            one(text),
+            hit("credential:stripe", "sk_live_0123426789t78abca@il.el")
         );
     }
 
