@@ -223,13 +223,23 @@ ensure_wrk() {
 
 # Criterion on the filters crate, then tests/bench.rs: real Envoy with five
 # listeners under wrk, 1M-request memory soaks, dist/bench.json and a table.
+# The bench's floor: an empty proxy-wasm filter (bench/wasm-noop, its own
+# workspace and lockfile), built with the plugin's release profile.
+build_wasm_noop() {
+  log "building dist/wasm-noop.wasm (bench floor)"
+  cargo build --quiet --release --target wasm32-wasip1 \
+    --manifest-path bench/wasm-noop/Cargo.toml --target-dir target/wasm-noop
+  cp target/wasm-noop/wasm32-wasip1/release/wasm_noop.wasm dist/wasm-noop.wasm
+}
+
 bench() {
   build
+  build_wasm_noop
   ensure_envoy
   ensure_wrk
   log "Criterion: the filters crate on the benchmark request (native)"
   cargo bench --quiet -p tracesafe-filters --bench pipeline
-  log "Envoy: bare, tracesafe-min, tracesafe-full, lua, native"
+  log "Envoy: bare, wasm-noop, tracesafe-min, tracesafe-full, lua, native"
   cargo test --quiet -p tracesafe --test bench
   log "bench done in ${SECONDS}s"
 }
