@@ -221,8 +221,6 @@ ensure_wrk() {
   command -v wrk >/dev/null
 }
 
-# Criterion on the filters crate, then tests/bench.rs: real Envoy with five
-# listeners under wrk, 1M-request memory soaks, dist/bench.json and a table.
 # The bench's floor: an empty proxy-wasm filter (bench/wasm-noop, its own
 # workspace and lockfile), built with the plugin's release profile.
 build_wasm_noop() {
@@ -232,6 +230,8 @@ build_wasm_noop() {
   cp target/wasm-noop/wasm32-wasip1/release/wasm_noop.wasm dist/wasm-noop.wasm
 }
 
+# Criterion on the filters crate, then tests/bench.rs: real Envoy with six
+# listeners under wrk, 1M-request memory soaks, dist/bench.json and a table.
 bench() {
   build
   build_wasm_noop
