@@ -49,12 +49,34 @@ ensure_wasm_bindgen() {
     cargo install --quiet --root .tools wasm-bindgen-cli --version "$want"
 }
 
+# wasm-opt (Debian package binaryen) shrinks the module after rustc; see
+# docs/benchmark.md for the size and CPU of each opt-level with and without it.
+ensure_wasm_opt() {
+  command -v wasm-opt >/dev/null && return
+  log "installing wasm-opt (Debian package binaryen)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq binaryen >/dev/null ||
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq binaryen >/dev/null; }
+  command -v wasm-opt >/dev/null
+}
+
+# The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
+WASM_OPT_FLAGS=(-Os --enable-bulk-memory --enable-sign-ext --enable-mutable-globals
+  --enable-nontrapping-float-to-int)
+
+#   wasm_opt IN OUT
+wasm_opt() {
+  ensure_wasm_opt
+  wasm-opt "${WASM_OPT_FLAGS[@]}" "$1" -o "$2"
+}
+
 build() {
   ensure_rust
   log "building dist/tracesafe.wasm"
   cargo build --quiet --release --target wasm32-wasip1 -p tracesafe
   mkdir -p dist
-  cp target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe.wasm
+  wasm_opt target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe.wasm
   (cd dist && sha256sum tracesafe.wasm > tracesafe.wasm.sha256)
   log "dist/tracesafe.wasm: $(stat -c %s dist/tracesafe.wasm) bytes, sha256 $(cut -d' ' -f1 dist/tracesafe.wasm.sha256)"
 }
@@ -223,15 +245,25 @@ ensure_wrk() {
   command -v wrk >/dev/null
 }
 
-# Criterion on the filters crate, then tests/bench.rs: real Envoy with five
+# The bench's floor: an empty proxy-wasm filter (bench/wasm-noop, its own
+# workspace and lockfile), built and optimized like the plugin.
+build_wasm_noop() {
+  log "building dist/wasm-noop.wasm (bench floor)"
+  cargo build --quiet --release --target wasm32-wasip1 \
+    --manifest-path bench/wasm-noop/Cargo.toml --target-dir target/wasm-noop
+  wasm_opt target/wasm-noop/wasm32-wasip1/release/wasm_noop.wasm dist/wasm-noop.wasm
+}
+
+# Criterion on the filters crate, then tests/bench.rs: real Envoy with six
 # listeners under wrk, 1M-request memory soaks, dist/bench.json and a table.
 bench() {
   build
+  build_wasm_noop
   ensure_envoy
   ensure_wrk
   log "Criterion: the filters crate on the benchmark request (native)"
   cargo bench --quiet -p tracesafe-filters --bench pipeline
-  log "Envoy: bare, tracesafe-min, tracesafe-full, lua, native"
+  log "Envoy: bare, wasm-noop, tracesafe-min, tracesafe-full, lua, native"
   cargo test --quiet -p tracesafe --test bench
   log "bench done in ${SECONDS}s"
 }

@@ -359,7 +359,7 @@ fn top_level_unknown(err: &mut ConfigError) {
     }
     expected.extend(GLOBAL_FIELDS.iter().map(|s| s.to_string()));
     expected.push(EXTENDS.to_string());
-    expected.sort();
+    expected.sort_unstable();
     expected.dedup();
     let list: Vec<String> = expected.iter().map(|n| format!("`{n}`")).collect();
     err.message = format!(

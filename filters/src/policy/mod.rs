@@ -326,7 +326,7 @@ impl Rule {
         let policy = policies.get(cfg.policy.as_str()).copied();
         if policy.is_none() {
             let mut known: Vec<&str> = policies.keys().map(|k| &**k).collect();
-            known.sort();
+            known.sort_unstable();
             let mut message = format!(
                 "unknown policy `{}` (policies: {})",
                 cfg.policy,

@@ -280,6 +280,14 @@ impl Baggage {
         let mut bag = Baggage::default();
         let mut joined: Vec<u8> = Vec::new();
         for (name, value) in headers {
+            // Most headers are neither: decide before copying the name.
+            let legacy = LEGACY_PREFIXES.iter().any(|p| {
+                name.get(..p.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(p))
+            });
+            if !legacy && !name.eq_ignore_ascii_case("baggage") {
+                continue;
+            }
             let lower = name.to_ascii_lowercase();
             if lower == "baggage" {
                 if bag.present {

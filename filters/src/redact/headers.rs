@@ -144,7 +144,7 @@ impl HeaderPolicy {
         };
         remove.extend(set.concat().iter().map(|s| s.to_string()));
         remove_prefixes.extend(prefixes.iter().map(|s| s.to_string()));
-        remove.sort();
+        remove.sort_unstable();
         remove.dedup();
         let mut remove_regex = Vec::with_capacity(cfg.remove_regex.len());
         for (i, re) in cfg.remove_regex.iter().enumerate() {
@@ -155,7 +155,7 @@ impl HeaderPolicy {
         let allow_only = match &cfg.allow_only {
             Some(list) => {
                 let mut list = names(list, &join(path, "allow_only"))?;
-                list.sort();
+                list.sort_unstable();
                 Some(list)
             }
             None => None,

@@ -21,7 +21,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sha2::Sha256;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -111,7 +111,13 @@ struct Key {
 pub struct Keyring {
     active: Key,
     ids: Vec<String>,
+    /// Tenant keys derived from the active key, most recent last: deriving
+    /// one costs an HMAC and two key schedules per request otherwise.
+    tenants: RefCell<Vec<(Vec<u8>, HmacSha256)>>,
 }
+
+/// Tenant keys kept per configuration; beyond it the oldest is dropped.
+const TENANT_KEYS: usize = 16;
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -211,11 +217,32 @@ impl Keyring {
                 format!("active key {:?} is not listed in keys.env", cfg.active),
             ));
         };
-        Ok(Self { active, ids })
+        Ok(Self {
+            active,
+            ids,
+            tenants: RefCell::new(Vec::new()),
+        })
     }
 
     pub fn active_id(&self) -> &str {
         &self.active.id
+    }
+
+    /// The tenant's key, from the cache or derived (and cached).
+    fn tenant_mac(&self, tenant: &[u8]) -> HmacSha256 {
+        if let Ok(cache) = self.tenants.try_borrow() {
+            if let Some((_, mac)) = cache.iter().find(|(t, _)| t == tenant) {
+                return mac.clone();
+            }
+        }
+        let mac = tenant_key(&self.active.mac, tenant);
+        if let Ok(mut cache) = self.tenants.try_borrow_mut() {
+            if cache.len() >= TENANT_KEYS {
+                cache.remove(0);
+            }
+            cache.push((tenant.to_vec(), mac.clone()));
+        }
+        mac
     }
 
     /// A minter for one request; the tenant key is derived on first use.
@@ -224,6 +251,7 @@ impl Keyring {
             keyring: self,
             tenant,
             mac: OnceCell::new(),
+            minted: RefCell::new(Vec::new()),
         }
     }
 
@@ -253,7 +281,15 @@ pub struct Minter<'a> {
     keyring: &'a Keyring,
     tenant: Option<&'a [u8]>,
     mac: OnceCell<HmacSha256>,
+    /// (namespace, value, token) minted so far in this request: one id is
+    /// usually tokenized in several carriers (header, baggage, path), and a
+    /// token costs two SHA-256 compressions. At most [`MINTED_MEMO`].
+    minted: RefCell<Vec<(String, Vec<u8>, String)>>,
 }
+
+/// Tokens remembered per request; a bound keeps a request with many
+/// distinct values from scanning a long list before every HMAC.
+const MINTED_MEMO: usize = 8;
 
 impl fmt::Debug for Minter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -269,13 +305,30 @@ impl Minter<'_> {
         self.keyring
     }
 
+    /// The token of `value` in `namespace`; equal inputs give equal tokens
+    /// (HMAC), so a repeat within the request is answered from memory.
     pub fn mint(&self, namespace: &str, value: &[u8]) -> String {
-        let mac = self.mac.get_or_init(|| {
-            let master = &self.keyring.active.mac;
-            match self.tenant {
-                Some(tenant) => tenant_key(master, tenant),
-                None => master.clone(),
+        if let Ok(minted) = self.minted.try_borrow() {
+            if let Some((_, _, token)) = minted
+                .iter()
+                .find(|(ns, v, _)| ns == namespace && v == value)
+            {
+                return token.clone();
             }
+        }
+        let token = self.mint_new(namespace, value);
+        if let Ok(mut minted) = self.minted.try_borrow_mut() {
+            if minted.len() < MINTED_MEMO {
+                minted.push((namespace.to_string(), value.to_vec(), token.clone()));
+            }
+        }
+        token
+    }
+
+    fn mint_new(&self, namespace: &str, value: &[u8]) -> String {
+        let mac = self.mac.get_or_init(|| match self.tenant {
+            Some(tenant) => self.keyring.tenant_mac(tenant),
+            None => self.keyring.active.mac.clone(),
         });
         token(mac, self.keyring.active_id(), namespace, value)
     }
@@ -304,7 +357,12 @@ fn token(mac: &HmacSha256, key_id: &str, namespace: &str, value: &[u8]) -> Strin
     m.update(value);
     let full = m.finalize().into_bytes();
     let short = full.get(..TOKEN_BYTES).unwrap_or_default();
-    format!("tk.{key_id}.{}", URL_SAFE_NO_PAD.encode(short))
+    let mut out = String::with_capacity(4 + key_id.len() + TOKEN_CHARS);
+    out.push_str("tk.");
+    out.push_str(key_id);
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(short, &mut out);
+    out
 }
 
 /// Checks an explicit namespace: it is hashed between 0x00 separators, so
@@ -397,6 +455,44 @@ mod tests {
 
     fn encode_key(bytes: &[u8]) -> String {
         STANDARD.encode(bytes)
+    }
+
+    #[test]
+    fn repeats_within_a_request_give_the_tokens_of_fresh_minters() {
+        let ring = keyring("k1");
+        let one = ring.minter(Some(b"acme"));
+        // Past the memo's bound, and each input twice, in two namespaces.
+        let inputs: Vec<(String, String)> = (0..2 * MINTED_MEMO + 3)
+            .flat_map(|i| {
+                [
+                    ("user".to_string(), format!("{i}")),
+                    ("id".to_string(), format!("{i}")),
+                ]
+            })
+            .collect();
+        for _ in 0..2 {
+            for (ns, v) in &inputs {
+                let fresh = ring.minter(Some(b"acme")).mint(ns, v.as_bytes());
+                assert_eq!(one.mint(ns, v.as_bytes()), fresh, "{ns} {v}");
+            }
+        }
+        assert_ne!(one.mint("user", b"1"), one.mint("id", b"1"));
+        assert_ne!(one.mint("user", b"1"), ring.minter(None).mint("user", b"1"));
+    }
+
+    #[test]
+    fn cached_tenant_keys_mint_what_derived_ones_do() {
+        let ring = keyring("k1");
+        let derived = |t: &[u8]| token(&tenant_key(&ring.active.mac, t), "k1", "user", b"42");
+        // Twice past the cache's bound: hits, misses and evictions.
+        for round in 0..2 {
+            for i in 0..TENANT_KEYS + 5 {
+                let t = format!("tenant-{i}");
+                let minted = ring.minter(Some(t.as_bytes())).mint("user", b"42");
+                assert_eq!(minted, derived(t.as_bytes()), "round {round}, {t}");
+            }
+        }
+        assert_eq!(ring.tenants.borrow().len(), TENANT_KEYS);
     }
 
     fn err(pairs: &[(&str, &str)], active: &str) -> ConfigError {
