@@ -24,6 +24,7 @@ use sha2::Sha256;
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Mutex;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -107,13 +108,25 @@ struct Key {
 /// recognised in tokens that earlier hops minted (rotation). Every key is
 /// loaded and checked, so a rotation target is known good before it is made
 /// active.
-#[derive(Clone)]
 pub struct Keyring {
     active: Key,
     ids: Vec<String>,
     /// Tenant keys derived from the active key, most recent last: deriving
-    /// one costs an HMAC and two key schedules per request otherwise.
-    tenants: RefCell<Vec<(Vec<u8>, HmacSha256)>>,
+    /// one costs an HMAC and two key schedules per request otherwise. A
+    /// `Mutex` (never waited on: `try_lock`) keeps `Keyring` `Sync` for
+    /// callers that share it.
+    tenants: Mutex<Vec<(Vec<u8>, HmacSha256)>>,
+}
+
+/// A clone starts with an empty tenant cache.
+impl Clone for Keyring {
+    fn clone(&self) -> Self {
+        Self {
+            active: self.active.clone(),
+            ids: self.ids.clone(),
+            tenants: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 /// Tenant keys kept per configuration; beyond it the oldest is dropped.
@@ -220,7 +233,7 @@ impl Keyring {
         Ok(Self {
             active,
             ids,
-            tenants: RefCell::new(Vec::new()),
+            tenants: Mutex::new(Vec::new()),
         })
     }
 
@@ -230,13 +243,13 @@ impl Keyring {
 
     /// The tenant's key, from the cache or derived (and cached).
     fn tenant_mac(&self, tenant: &[u8]) -> HmacSha256 {
-        if let Ok(cache) = self.tenants.try_borrow() {
+        if let Ok(cache) = self.tenants.try_lock() {
             if let Some((_, mac)) = cache.iter().find(|(t, _)| t == tenant) {
                 return mac.clone();
             }
         }
         let mac = tenant_key(&self.active.mac, tenant);
-        if let Ok(mut cache) = self.tenants.try_borrow_mut() {
+        if let Ok(mut cache) = self.tenants.try_lock() {
             if cache.len() >= TENANT_KEYS {
                 cache.remove(0);
             }
@@ -492,7 +505,7 @@ mod tests {
                 assert_eq!(minted, derived(t.as_bytes()), "round {round}, {t}");
             }
         }
-        assert_eq!(ring.tenants.borrow().len(), TENANT_KEYS);
+        assert_eq!(ring.tenants.lock().unwrap().len(), TENANT_KEYS);
     }
 
     fn err(pairs: &[(&str, &str)], active: &str) -> ConfigError {
