@@ -1,12 +1,12 @@
 //! The first detector engine (one regex-lite pattern per built-in detector
 //! plus its confirming check), kept verbatim as the oracle of the
 //! `detectors_diff` target: the hand-written engine must cover every hit
-//! this one confirms.
+//! this one confirms. The confirming checks themselves (Luhn, JWT header,
+//! credential shape) are the plugin's: the target compares matching, not
+//! checksums.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine as _;
 use regex_lite::Regex;
+use tracesafe_filters::redact::detect_confirm::{credential, jwt_header_has_alg, luhn, number};
 use tracesafe_filters::DetectorKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,74 +176,4 @@ fn standalone(text: &[u8], start: usize, end: usize, seps: &[u8]) -> bool {
         || (sep(before(text, start, 1)) && digit(before(text, start, 2)));
     let glued_after = word(text.get(end)) || (sep(text.get(end)) && digit(text.get(end + 1)));
     !glued_before && !glued_after
-}
-
-/// Decimal value of a short digit run (saturating; the regexes bound it).
-fn number(digits: &[u8]) -> u32 {
-    digits.iter().fold(0u32, |n, d| {
-        n.saturating_mul(10)
-            .saturating_add(u32::from(d.wrapping_sub(b'0')))
-    })
-}
-
-/// The Luhn checksum over digit values (0-9).
-fn luhn(digits: &[u8]) -> bool {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            let d = u32::from(d);
-            if !i.is_multiple_of(2) {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
-/// A JWT's first segment is base64url JSON with an `alg` string (RFC 7515).
-fn jwt_header_has_alg(m: &[u8]) -> bool {
-    let header = m.split(|&b| b == b'.').next().unwrap_or_default();
-    URL_SAFE_NO_PAD
-        .decode(header)
-        .ok()
-        .and_then(|json| {
-            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json).ok()
-        })
-        .is_some_and(|h| h.get("alg").is_some_and(serde_json::Value::is_string))
-}
-
-/// Standard base64, padding optional, as in `Authorization: Basic`.
-const BASIC_BASE64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-/// `Basic <base64 of user:pass>`, or `Bearer <token>` where the token looks
-/// generated (16+ characters with a digit or symbol), so prose such as
-/// "basic information" or "bearer of bad news" does not match.
-fn credential(m: &[u8]) -> bool {
-    let Some(split) = m.iter().position(|b| *b == b' ' || *b == b'\t') else {
-        return false;
-    };
-    let (scheme, rest) = m.split_at(split);
-    let cred = rest.trim_ascii_start();
-    if scheme.eq_ignore_ascii_case(b"basic") {
-        return BASIC_BASE64
-            .decode(cred)
-            .is_ok_and(|plain| plain.contains(&b':'));
-    }
-    cred.len() >= 16
-        && cred.iter().any(u8::is_ascii_alphabetic)
-        && cred
-            .iter()
-            .any(|b| b.is_ascii_digit() || b"-._~+/".contains(b))
 }

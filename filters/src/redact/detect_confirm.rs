@@ -64,7 +64,7 @@ pub fn number(digits: &[u8]) -> u32 {
 }
 
 /// The Luhn checksum over digit values (0-9).
-fn luhn(digits: &[u8]) -> bool {
+pub fn luhn(digits: &[u8]) -> bool {
     let sum: u32 = digits
         .iter()
         .rev()
