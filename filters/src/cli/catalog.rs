@@ -11,6 +11,7 @@ use crate::redact::baggage::BaggageConfig;
 use crate::redact::detectors::{builtin_action, DetectorAction, DetectorsConfig, BUILT_IN};
 use crate::redact::headers::{
     HeaderDefaults, HeaderPolicyConfig, CREDENTIAL_HEADERS, EXTERNAL_HEADERS, EXTERNAL_PREFIXES,
+    LOGIN_HEADERS,
 };
 use crate::redact::url::{AutoIds, PlaceholderAction, QueryAction, UrlConfig};
 use crate::trace::config::TraceContextOwner;
@@ -234,13 +235,12 @@ fn header_rows(h: &HeaderPolicyConfig, request: bool) -> Vec<Row> {
         out.push(token_row(name, ns, ""));
     }
     let scan_all = h.scan.iter().any(|s| s == "*");
-    if !scan_all {
-        out.extend(
-            h.scan
-                .iter()
-                .map(|n| row(n, "scan", "values run through the detectors")),
-        );
-    }
+    out.extend(
+        h.scan
+            .iter()
+            .filter(|n| *n != "*")
+            .map(|n| row(n, "scan", "values run through the detectors")),
+    );
     let trace = if request {
         "trace context and baggage: see below"
     } else {
@@ -255,7 +255,14 @@ fn header_rows(h: &HeaderPolicyConfig, request: bool) -> Vec<Row> {
                 &format!("not in allow_only (pseudo-headers and framing pass; {trace})"),
             ));
         }
-        None if scan_all => out.push(row("*", "scan", "values run through the detectors")),
+        None if scan_all => out.push(row(
+            "*",
+            "scan",
+            &format!(
+                "values run through the detectors; not {} or `-bin` metadata unless named",
+                LOGIN_HEADERS.join(", ")
+            ),
+        )),
         None => out.push(row("*", "keep", "")),
     }
     out

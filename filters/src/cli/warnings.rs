@@ -4,11 +4,8 @@
 use crate::config::{
     self, DirectionConfig, MatchConfig, MatchDirection, PluginConfig, PolicyConfig,
 };
-use crate::redact::headers::HeaderPolicy;
+use crate::redact::headers::{HeaderPolicy, LOGIN_HEADERS};
 use std::fmt;
-
-/// Request headers an app behind an inbound sidecar logs in with.
-const LOGIN_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
 /// One warning as `tracesafe check` prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +34,7 @@ pub fn warnings(bytes: &[u8]) -> Vec<Warning> {
     );
     for (name, policy, prefix) in policies {
         if can_apply_inbound(&cfg, name) {
-            out.extend(strips_logins(policy, &prefix));
+            out.extend(touches_logins(policy, &prefix));
         }
     }
     for (i, rule) in cfg.global.rules.iter().enumerate() {
@@ -53,25 +50,46 @@ pub fn warnings(bytes: &[u8]) -> Vec<Warning> {
     out
 }
 
-/// The login headers `policy` removes from requests, as one warning.
-fn strips_logins(policy: &PolicyConfig, prefix: &str) -> Option<Warning> {
+/// The login headers `policy` removes, and those it rewrites (tokenizes,
+/// or scans: the detectors mask `Bearer`/`Basic` credentials), as warnings.
+fn touches_logins(policy: &PolicyConfig, prefix: &str) -> Vec<Warning> {
     let path = format!("{prefix}request_headers");
-    let compiled = HeaderPolicy::compile(&policy.request_headers, &path, true).ok()?;
-    let removed: Vec<&str> = LOGIN_HEADERS
+    let Ok(compiled) = HeaderPolicy::compile(&policy.request_headers, &path, true) else {
+        return Vec::new();
+    };
+    let (removed, kept): (Vec<&str>, Vec<&str>) = LOGIN_HEADERS
         .into_iter()
-        .filter(|h| compiled.drops(h))
+        .filter(|h| *h != "set-cookie")
+        .partition(|h| compiled.drops(h));
+    let rewritten: Vec<&str> = kept
+        .into_iter()
+        .filter(|h| compiled.scans(h) || compiled.token_namespace(h).is_some())
         .collect();
-    if removed.is_empty() {
-        return None;
+    let mut out = Vec::new();
+    if !removed.is_empty() {
+        out.push(Warning {
+            path: path.clone(),
+            message: format!(
+                "removes {} on a policy that can apply to inbound traffic: the app behind \
+                 the sidecar loses its logins; remove credentials on outbound or egress \
+                 routes only",
+                removed.join(", ")
+            ),
+        });
     }
-    Some(Warning {
-        path,
-        message: format!(
-            "removes {} on a policy that can apply to inbound traffic: the app behind the \
-             sidecar loses its logins; remove credentials on outbound or egress routes only",
-            removed.join(", ")
-        ),
-    })
+    if !rewritten.is_empty() {
+        out.push(Warning {
+            path,
+            message: format!(
+                "scans or tokenizes {} on a policy that can apply to inbound traffic: the \
+                 detectors mask Bearer and Basic credentials, so the app behind the sidecar \
+                 loses its logins; list the headers to scan instead of `*`, or scan them on \
+                 outbound or egress routes only",
+                rewritten.join(", ")
+            ),
+        });
+    }
+    out
 }
 
 /// Whether policy `name` can run on an inbound hop: the plugin is not
@@ -143,6 +161,41 @@ mod tests {
             "rules": [{"match": {"path_prefix": "/admin"}, "policy": "strict"}]
         });
         assert_eq!(paths(named), ["policies.strict.request_headers"]);
+    }
+
+    #[test]
+    fn scanning_or_tokenizing_logins_inbound_warns() {
+        for cfg in [
+            serde_json::json!({"request_headers": {"scan": ["*", "authorization"]}}),
+            serde_json::json!({"request_headers": {"tokenize": ["cookie"]}}),
+        ] {
+            let w = warnings(cfg.to_string().as_bytes());
+            assert_eq!(w.len(), 1, "{cfg}");
+            assert_eq!(w[0].path, "request_headers");
+            assert!(w[0].message.starts_with("scans or tokenizes "), "{}", w[0]);
+        }
+        let w = warnings(
+            br#"{"request_headers": {"scan": ["authorization", "cookie", "proxy-authorization"]}}"#,
+        );
+        assert!(w[0]
+            .message
+            .starts_with("scans or tokenizes authorization, cookie, proxy-authorization on"));
+        // `*` leaves logins alone; other headers are not logins.
+        for scan in [serde_json::json!(["*"]), serde_json::json!(["user-agent"])] {
+            let cfg = serde_json::json!({"request_headers": {"scan": scan}});
+            assert_eq!(paths(cfg), Vec::<String>::new());
+        }
+        let both = warnings(
+            br#"{"request_headers": {"remove": ["cookie"], "scan": ["*", "authorization"]}}"#,
+        );
+        assert_eq!(both.len(), 2);
+        assert!(both[0].message.starts_with("removes cookie on"));
+        assert!(both[1]
+            .message
+            .starts_with("scans or tokenizes authorization on"));
+        // Outbound only: no warning.
+        let outbound = serde_json::json!({"direction": "outbound", "request_headers": {"scan": ["authorization"]}});
+        assert_eq!(paths(outbound), Vec::<String>::new());
     }
 
     #[test]

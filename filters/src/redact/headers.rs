@@ -98,6 +98,16 @@ pub const MANAGED_PREFIXES: &[&str] = &["x-b3-", "uberctx-", "ot-baggage-"];
 /// route once a filter's header change has cleared the route cache.
 pub const PROXY_HEADERS: &[&str] = &["content-length", "transfer-encoding", "x-forwarded-proto"];
 
+/// Headers a client logs in with, or gets its session from. `scan: ["*"]`
+/// leaves them alone unless named: the detectors mask Bearer and Basic
+/// credentials and session ids, and a masked login is a logged-out user.
+pub const LOGIN_HEADERS: [&str; 4] = [
+    "authorization",
+    "cookie",
+    "proxy-authorization",
+    "set-cookie",
+];
+
 /// Whether `name` (lowercase) is a trace header tracesafe manages.
 pub fn is_managed(name: &str) -> bool {
     MANAGED_HEADERS.contains(&name) || MANAGED_PREFIXES.iter().any(|p| name.starts_with(p))
@@ -241,11 +251,17 @@ impl HeaderPolicy {
             && !self.scans(name)
     }
 
-    fn scans(&self, name: &str) -> bool {
+    /// Whether `scan` covers `name` (lowercase): its values go through the
+    /// detectors.
+    pub fn scans(&self, name: &str) -> bool {
         match &self.scan {
             ScanSet::None => false,
-            // Binary metadata (gRPC `-bin`) is scanned only when named.
-            ScanSet::All(named) => !metadata::is_binary(name) || named.iter().any(|n| n == name),
+            // Binary metadata (gRPC `-bin`) and logins are scanned only
+            // when named.
+            ScanSet::All(named) => {
+                !(metadata::is_binary(name) || LOGIN_HEADERS.contains(&name))
+                    || named.iter().any(|n| n == name)
+            }
             ScanSet::Names(list) => list.iter().any(|n| n == name),
         }
     }
@@ -590,6 +606,19 @@ mod tests {
         let p = policy(serde_json::json!({"scan": ["*"]}));
         let (ops, _) = run(&p, &input);
         assert_eq!(ops.len(), 2, "managed traceparent is not scanned: {ops:?}");
+        let logins = [
+            h("authorization", b"Bearer alice@example.com"),
+            h("cookie", b"who=alice@example.com"),
+        ];
+        assert_eq!(run(&p, &logins).0, vec![], "`*` leaves logins alone");
+        let named = policy(serde_json::json!({"scan": ["*", "cookie"]}));
+        assert_eq!(
+            run(&named, &logins).0,
+            vec![HeaderOp::Set(
+                "cookie".into(),
+                b"who=[REDACTED:email]".to_vec()
+            )]
+        );
         let (ops, _) = run(&p, &[h("x-clean", &[0xff, b'a'])]);
         assert_eq!(ops, vec![], "clean non-UTF-8 values stay untouched");
     }
