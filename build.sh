@@ -215,6 +215,8 @@ run_tests() {
   (cd filters/fuzz && cargo fmt -- --check)
   log "cargo clippy (native)"
   cargo clippy --quiet --workspace --all-targets -- -D warnings
+  # --all-targets skips `test = false` targets: the demo, bench and soak programs.
+  cargo clippy --quiet -p tracesafe --test demo --test bench --test soak -- -D warnings
   cargo clippy --quiet -p tracesafe --features test-trap -- -D warnings
   log "cargo test (native unit tests, tracesafe CLI)"
   cargo test --workspace --lib --bins

@@ -71,7 +71,7 @@ fn main() {
         let id = String::from_utf8_lossy(&req.headers[0].1).into_owned();
         let got = mesh.app.by_test_id(&id);
         println!("{} {}  -> {}", req.method, req.path, resp.status);
-        println!("  {:<58} {}", "client sent", "app received");
+        println!("  {:<58} app received", "client sent");
         for (name, value) in &req.headers {
             let lower = name.to_ascii_lowercase();
             let sent = format!("{name}: {}", short(value));
@@ -143,7 +143,7 @@ fn grpc_call(a: &serde_json::Value, b: &serde_json::Value, key: &str) {
         "\ngRPC POST {path} (HTTP/2)  -> grpc-status {}",
         reply.grpc_status().unwrap_or_default()
     );
-    println!("  {:<58} {}", "client sent", "server received");
+    println!("  {:<58} server received", "client sent");
     for (name, value) in metadata {
         let sent = format!("{name}: {}", short(value));
         let recv = match got.get(name) {

@@ -8,7 +8,7 @@
 //! run, writes `dist/soak.json`, and fails when Envoy's RSS grows after the
 //! first 10% (the warm-up) or the VMs' memory passes the ceiling the export
 //! queue explains.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -60,7 +60,7 @@ fn main() {
     // envoy/bench/request.json, with its own user, trace and session per
     // request; one caller in ten sampled its trace (parent-based sampling).
     let request = |n: u64| {
-        let sampled = u8::from(n % 10 == 0);
+        let sampled = u8::from(n.is_multiple_of(10));
         load::request(
             &format!(
                 "/api/users/{n}/orders/{}?user=u{n}%40example.com&sig={n:016x}&page=2",
