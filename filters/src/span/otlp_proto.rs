@@ -210,7 +210,7 @@ pub fn rejected_spans(body: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span::{Link, SpanKind};
+    use crate::span::SpanKind;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -271,6 +271,7 @@ mod tests {
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn same_request_as_json() {
+        use crate::span::Link;
         use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
         use prost::Message;
         let spans = [
