@@ -498,6 +498,47 @@ fn scanned_header_values_are_masked_and_counted() {
     assert_eq!(envoy.counter("headers_removed"), 1);
 }
 
+/// `scan: ["*"]` leaves logins alone unless they are named: a masked Bearer
+/// token or session cookie is a logged-out user. Named, they are scanned.
+#[test]
+fn scan_all_leaves_login_headers_alone_unless_named() {
+    const JWT: &str = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
+    const COOKIE: &str = "who=alice@example.com; theme=dark";
+    let echo = Echo::start();
+    echo.reply_headers("logins", vec![("set-cookie".into(), COOKIE.into())]);
+    echo.reply_headers("named", vec![("set-cookie".into(), COOKIE.into())]);
+    let all = json!({"request_headers": {"scan": ["*"]}, "response_headers": {"scan": ["*"]}});
+    let named = json!({
+        "request_headers": {"scan": ["*", "authorization", "cookie"]},
+        "response_headers": {"scan": ["*", "set-cookie"]}
+    });
+    let envoy = two_listeners(&echo, &all, &named, &[]);
+    let send = |id: &str, listener: &str| {
+        let resp = Request::get("/")
+            .header("x-test-id", id)
+            .header("authorization", JWT)
+            .header("cookie", COOKIE)
+            .header("x-note", "alice@example.com")
+            .send(envoy.port(listener))
+            .unwrap();
+        assert_eq!(resp.status, 200);
+        (echo.by_test_id(id), resp)
+    };
+    let (got, resp) = send("logins", "a");
+    assert_eq!(got.texts("authorization"), [JWT]);
+    assert_eq!(got.texts("cookie"), [COOKIE]);
+    assert_eq!(got.texts("x-note"), ["[REDACTED:email]"]);
+    assert_eq!(resp.header("set-cookie"), Some(COOKIE.as_bytes()));
+    let (got, resp) = send("named", "b");
+    assert_eq!(got.texts("authorization"), ["[REDACTED:credential]"]);
+    assert_eq!(got.texts("cookie"), ["who=[REDACTED:email]; theme=dark"]);
+    assert_eq!(got.texts("x-note"), ["[REDACTED:email]"]);
+    assert_eq!(
+        resp.header("set-cookie"),
+        Some(&b"who=[REDACTED:email]; theme=dark"[..])
+    );
+}
+
 /// The example policy of docs/redaction-and-tokens.md loads in Envoy and does what it says.
 #[test]
 fn readme_example_policy_works() {
