@@ -5,8 +5,9 @@ use crate::host::{HostProperties, PropertyCache, WasiEntropy};
 use crate::stats::Stats;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::Action;
+use proxy_wasm::types::{Action, MapType, Status};
 use std::rc::Rc;
+use tracesafe_filters::header_map::HeaderMap;
 use tracesafe_filters::span::audit::AuditRecord;
 use tracesafe_filters::span::SpanRecord;
 use tracesafe_filters::{Engine, HeaderOp, RequestInput, ResponseInput, TraceContext};
@@ -63,18 +64,63 @@ impl Request {
     }
 }
 
+#[link(wasm_import_module = "env")]
+extern "C" {
+    /// The raw ABI call behind the SDK's map getters, which copy every
+    /// field into a `String` and a `Vec<u8>`. Plain integers, so an
+    /// unexpected status from the host is a value, not an invalid enum.
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
+}
+
+/// One header map in one host call, as the host serialized it
+/// ([`HeaderMap::parse`] reads it in place); `None` if the call failed.
+fn header_map_bytes(map: MapType) -> Option<Vec<u8>> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: both out-pointers are valid for writes for the whole call.
+    let status = unsafe { proxy_get_header_map_pairs(map as u32, &mut data, &mut size) };
+    if status != Status::Ok as u32 {
+        return None;
+    }
+    if data.is_null() {
+        return Some(Vec::new());
+    }
+    // SAFETY: the host got `data` from `proxy_on_memory_allocate` (the SDK's
+    // allocator: a boxed `[u8]` of exactly `size` bytes, all initialized
+    // by the host) and hands its ownership to us, as the SDK's getters
+    // assume too.
+    Some(unsafe { Vec::from_raw_parts(data, size, size) })
+}
+
+/// The fields of one map, counting what could not be read.
+fn read_headers<'a>(buf: &'a Option<Vec<u8>>, stats: &Stats) -> HeaderMap<'a> {
+    let map = buf
+        .as_deref()
+        .map_or_else(HeaderMap::unreadable, HeaderMap::parse);
+    if map.invalid > 0 {
+        stats.record_metrics(&map.metrics());
+    }
+    map
+}
+
 impl Context for Request {}
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        // Bytes getters: a client may send non-UTF-8 values, and the String
-        // getters would trap on them. One call fetches the whole map.
-        let headers = self.get_http_request_headers_bytes();
+        // One call fetches the whole map into one buffer; the engine
+        // borrows names and values from it. Values stay bytes: a client may
+        // send non-UTF-8 values.
+        let buf = header_map_bytes(MapType::HttpRequestHeaders);
+        let map = read_headers(&buf, &self.stats);
         #[cfg(feature = "test-trap")]
-        crate::test_trap::on_request(&headers);
+        crate::test_trap::on_request(&map.headers);
         let outcome = self.engine.on_request(
             &RequestInput {
-                headers: &headers,
+                headers: &map.headers,
                 properties: &self.properties,
                 now_ns: now_ns(),
             },
@@ -100,10 +146,11 @@ impl HttpContext for Request {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let headers = self.get_http_response_headers_bytes();
+        let buf = header_map_bytes(MapType::HttpResponseHeaders);
+        let map = read_headers(&buf, &self.stats);
         let outcome = self.engine.on_response(
             &ResponseInput {
-                headers: &headers,
+                headers: &map.headers,
                 tenant: self.tenant.as_deref(),
                 policy: self.policy,
                 trace: self.trace.as_ref(),
@@ -125,10 +172,11 @@ impl HttpContext for Request {
     /// trailers: they get the response header policy, and the span reads
     /// the status from the original values.
     fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
-        let trailers = self.get_http_response_trailers_bytes();
+        let buf = header_map_bytes(MapType::HttpResponseTrailers);
+        let map = read_headers(&buf, &self.stats);
         let outcome = self.engine.on_response_trailers(
             &ResponseInput {
-                headers: &trailers,
+                headers: &map.headers,
                 tenant: self.tenant.as_deref(),
                 policy: self.policy,
                 trace: self.trace.as_ref(),

@@ -25,8 +25,8 @@ pub fn take_flag(config: Vec<u8>) -> Vec<u8> {
 
 /// Panics (a trap: the release profile aborts on panic) when armed and the
 /// request asks for it.
-pub fn on_request(headers: &[(String, Vec<u8>)]) {
-    if ARMED.load(Ordering::Relaxed) && headers.iter().any(|(n, _)| n == HEADER) {
+pub fn on_request(headers: &[tracesafe_filters::Header]) {
+    if ARMED.load(Ordering::Relaxed) && headers.iter().any(|(n, _)| *n == HEADER) {
         panic!("tracesafe test trap ({HEADER})");
     }
 }

@@ -13,7 +13,8 @@ mod native {
     use std::path::PathBuf;
     use std::time::Duration;
     use tracesafe_filters::host::{SeededEntropy, StaticProperties};
-    use tracesafe_filters::{Engine, Header, RequestInput, RequestOutcome};
+    use tracesafe_filters::http::borrowed;
+    use tracesafe_filters::{Engine, Header, OwnedHeader, RequestInput, RequestOutcome};
 
     /// Policy files `envoy/bench/<name>.json`; the names are the benchmark ids.
     const POLICIES: [&str; 2] = ["tracesafe-min", "tracesafe-full"];
@@ -37,10 +38,10 @@ mod native {
     /// The request as the plugin sees it inside Envoy: pseudo-headers, the
     /// client's headers, then the two Envoy's connection manager adds before
     /// any HTTP filter runs.
-    fn request() -> Vec<Header> {
+    fn request() -> Vec<OwnedHeader> {
         let req: BenchRequest =
             serde_json::from_slice(&bench_file("request.json")).expect("request.json");
-        let mut headers: Vec<Header> = vec![
+        let mut headers: Vec<OwnedHeader> = vec![
             (":authority".into(), req.authority.into_bytes()),
             (":path".into(), req.path.into_bytes()),
             (":method".into(), req.method.into_bytes()),
@@ -58,7 +59,10 @@ mod native {
     /// Everything this bench knows about the `Engine` API, in one place:
     /// compile a policy once, then process the request the way the adapter
     /// does, with the properties an inbound Envoy listener offers.
-    fn pipeline<'a>(policy: &[u8], headers: &'a [Header]) -> impl FnMut() -> RequestOutcome + 'a {
+    fn pipeline<'a>(
+        policy: &[u8],
+        headers: &'a [Header<'a>],
+    ) -> impl FnMut() -> RequestOutcome + 'a {
         // tracesafe-full's key, as the bench Envoy gets it (README vector `k1`).
         let env = |name: &str| {
             (name == "TRACESAFE_BENCH_KEY")
@@ -82,7 +86,8 @@ mod native {
     }
 
     pub fn benches() {
-        let headers = request();
+        let owned = request();
+        let headers = borrowed(&owned);
         let mut c = Criterion::default()
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(3))

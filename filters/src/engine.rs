@@ -39,7 +39,7 @@ pub struct Engine {
 }
 
 /// The first value of a header, or empty.
-fn first<'a>(headers: &'a [Header], name: &str) -> &'a [u8] {
+fn first<'a>(headers: &[Header<'a>], name: &str) -> &'a [u8] {
     crate::http::values(headers, name)
         .first()
         .copied()
@@ -102,7 +102,7 @@ impl RequestOutcome {
 
 /// One response as the host sees it.
 pub struct ResponseInput<'a> {
-    pub headers: &'a [Header],
+    pub headers: &'a [Header<'a>],
     /// [`RequestOutcome::tenant`] of the request.
     pub tenant: Option<&'a [u8]>,
     /// [`Selected::index`] of the request: the response gets the same policy.
@@ -491,16 +491,13 @@ mod tests {
         let engine =
             Engine::from_json(br#"{"direction":"outbound","export":{"cluster":"c"}}"#).unwrap();
         let headers: Vec<Header> = vec![
-            (":method".into(), b"GET".to_vec()),
-            (":scheme".into(), b"http".to_vec()),
-            (":authority".into(), b"shop:8080".to_vec()),
+            (":method", &b"GET"[..]),
+            (":scheme", &b"http"[..]),
+            (":authority", &b"shop:8080"[..]),
+            (":path", &b"/users/alice@example.com?sig=secret"[..]),
             (
-                ":path".into(),
-                b"/users/alice@example.com?sig=secret".to_vec(),
-            ),
-            (
-                "traceparent".into(),
-                b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_vec(),
+                "traceparent",
+                &b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"[..],
             ),
         ];
         let out = run(&engine, &headers, &StaticProperties::default());
@@ -520,9 +517,9 @@ mod tests {
             "{dump}"
         );
 
-        let unsampled = [(
-            "traceparent".to_string(),
-            b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00".to_vec(),
+        let unsampled: [Header; 1] = [(
+            "traceparent",
+            b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
         )];
         assert!(run(&engine, &unsampled, &StaticProperties::default())
             .span
@@ -540,9 +537,9 @@ mod tests {
         let out = run(
             &engine,
             &[
-                ("authorization".into(), b"Bearer s3cr3t".to_vec()),
-                ("authorization".into(), b"Basic x".to_vec()),
-                ("accept".into(), b"*/*".to_vec()),
+                ("authorization", &b"Bearer s3cr3t"[..]),
+                ("authorization", &b"Basic x"[..]),
+                ("accept", &b"*/*"[..]),
             ],
             &StaticProperties::default(),
         );
@@ -563,7 +560,7 @@ mod tests {
         .unwrap();
         let out = run(
             &engine,
-            &[("b3".into(), b"80f198ee56343ba8-e457b5a2e4d86bd1-1".to_vec())],
+            &[("b3", &b"80f198ee56343ba8-e457b5a2e4d86bd1-1"[..])],
             &StaticProperties::default(),
         );
         let b3_ops: Vec<_> = out
@@ -614,10 +611,8 @@ mod tests {
         .recording_every_span()
     }
 
-    fn hs(list: &[(&str, &str)]) -> Vec<Header> {
-        list.iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect()
+    fn hs<'a>(list: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
+        list.iter().map(|(n, v)| (*n, v.as_bytes())).collect()
     }
 
     const USER_42: &str = "tk.k2.p84PCaUIFbo_9PJ0HNRkcw";

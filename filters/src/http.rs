@@ -6,8 +6,21 @@ use crate::error::ConfigError;
 use crate::host::Properties;
 
 /// One header as the host hands it over: a (lowercase) name and raw value
-/// bytes. Values are bytes because clients may send anything.
-pub type Header = (String, Vec<u8>);
+/// bytes, borrowed from the host's buffer so values no rule touches are never
+/// copied. Values are bytes because clients may send anything.
+pub type Header<'a> = (&'a str, &'a [u8]);
+
+/// A header list that owns its bytes: for callers that build or edit lists
+/// (the CLI, tests); [`borrowed`] lends it to the engine.
+pub type OwnedHeader = (String, Vec<u8>);
+
+/// An owned list as the engine takes it.
+pub fn borrowed(headers: &[OwnedHeader]) -> Vec<Header<'_>> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect()
+}
 
 /// A change to apply to the host's header map.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,11 +34,11 @@ pub enum HeaderOp {
 /// Every value of a header, in order: the host's list keeps repeated fields
 /// apart, and some formats must see all of them (two `traceparent` fields
 /// are invalid, `tracestate` fields are joined).
-pub fn values<'a>(headers: &'a [Header], name: &str) -> Vec<&'a [u8]> {
+pub fn values<'a>(headers: &[Header<'a>], name: &str) -> Vec<&'a [u8]> {
     headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_slice())
+        .map(|(_, v)| *v)
         .collect()
 }
 
@@ -100,7 +113,7 @@ impl Direction {
 
 /// One request as the host sees it.
 pub struct RequestInput<'a> {
-    pub headers: &'a [Header],
+    pub headers: &'a [Header<'a>],
     pub properties: &'a dyn Properties,
     /// Host time at request headers, in Unix nanoseconds: the span start.
     pub now_ns: u64,
@@ -112,11 +125,7 @@ mod tests {
 
     #[test]
     fn values_keeps_every_field_in_order() {
-        let hs = [
-            ("TraceState".to_string(), b"a=1".to_vec()),
-            ("x".to_string(), b"0".to_vec()),
-            ("tracestate".to_string(), b"b=2".to_vec()),
-        ];
+        let hs: [Header; 3] = [("TraceState", b"a=1"), ("x", b"0"), ("tracestate", b"b=2")];
         assert_eq!(values(&hs, "tracestate"), vec![&b"a=1"[..], &b"b=2"[..]]);
         assert!(values(&hs, "traceparent").is_empty());
         assert!(has(&hs, "TRACESTATE"));

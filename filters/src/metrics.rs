@@ -128,6 +128,9 @@ pub enum Metric {
     ForwardQueryRemoved,
     /// Tokens minted (values that already were tokens are not counted).
     TokensMinted,
+    /// Header maps from the host that were malformed (read as empty), and
+    /// fields whose name is not UTF-8 (dropped).
+    HostHeadersInvalid,
     /// Detector hits, per kind (`detector_hits.<kind>`).
     DetectorHits(DetectorKind),
 }
@@ -167,6 +170,7 @@ impl Metric {
         Metric::BaggageOverLimit,
         Metric::ForwardQueryRemoved,
         Metric::TokensMinted,
+        Metric::HostHeadersInvalid,
         Metric::DetectorHits(DetectorKind::Email),
         Metric::DetectorHits(DetectorKind::Card),
         Metric::DetectorHits(DetectorKind::Jwt),
@@ -216,6 +220,7 @@ impl Metric {
             Metric::BaggageOverLimit => "baggage_over_limit",
             Metric::ForwardQueryRemoved => "forward_query_removed",
             Metric::TokensMinted => "tokens_minted",
+            Metric::HostHeadersInvalid => "host_headers_invalid",
             Metric::DetectorHits(kind) => match kind {
                 DetectorKind::Email => "detector_hits.email",
                 DetectorKind::Card => "detector_hits.card",

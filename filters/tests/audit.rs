@@ -4,18 +4,14 @@
 
 use serde_json::{json, Value};
 use tracesafe_filters::host::{SeededEntropy, StaticProperties};
-use tracesafe_filters::{Engine, RequestInput, ResponseInput};
+use tracesafe_filters::{Engine, Header, RequestInput, ResponseInput};
 
-fn h(n: &str, v: &str) -> (String, Vec<u8>) {
-    (n.to_string(), v.as_bytes().to_vec())
+fn h<'a>(n: &'a str, v: &'a str) -> Header<'a> {
+    (n, v.as_bytes())
 }
 
 /// The record the adapter would write for this request and response.
-fn record(
-    mode: &str,
-    request: &[(String, Vec<u8>)],
-    response: &[(String, Vec<u8>)],
-) -> Option<Value> {
+fn record(mode: &str, request: &[Header], response: &[Header]) -> Option<Value> {
     let config = json!({
         "audit": {"mode": mode},
         "direction": "inbound",

@@ -6,10 +6,8 @@ use tracesafe_filters::host::{SeededEntropy, StaticProperties};
 use tracesafe_filters::span::AttrValue;
 use tracesafe_filters::{Engine, Header, HeaderOp, Metric, RequestInput, ResponseInput};
 
-fn hs(list: &[(&str, &str)]) -> Vec<Header> {
-    list.iter()
-        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-        .collect()
+fn hs<'a>(list: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
+    list.iter().map(|(n, v)| (*n, v.as_bytes())).collect()
 }
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -20,7 +18,7 @@ fn engine(json: &str) -> Engine {
         .recording_every_span()
 }
 
-fn grpc_request(extra: &[(&str, &str)]) -> Vec<Header> {
+fn grpc_request<'a>(extra: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
     let mut h = hs(&[
         (":method", "POST"),
         (":scheme", "http"),

@@ -8,10 +8,11 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use serde_json::Value;
+use tracesafe_filters::http::borrowed;
 use tracesafe_filters::trace::ids::{self, RemoteSpan, SpanId, TraceId};
 use tracesafe_filters::trace::traceparent::{TraceParent, FLAG_SAMPLED};
 use tracesafe_filters::trace::{b3, jaeger, xray};
-use tracesafe_filters::{Header, HeaderOp};
+use tracesafe_filters::{Header, HeaderOp, OwnedHeader};
 
 const FORMATS: [&str; 5] = ["tracecontext", "b3", "b3multi", "jaeger", "xray"];
 
@@ -25,7 +26,7 @@ fn vectors(format: &str) -> Value {
     doc
 }
 
-fn headers(v: &Value) -> Vec<Header> {
+fn headers(v: &Value) -> Vec<OwnedHeader> {
     v.as_array()
         .unwrap()
         .iter()
@@ -60,7 +61,7 @@ fn extract(format: &str, h: &[Header]) -> Option<RemoteSpan> {
             let fields: Vec<&[u8]> = h
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case("traceparent"))
-                .map(|(_, v)| v.as_slice())
+                .map(|(_, v)| *v)
                 .collect();
             TraceParent::from_fields(&fields)
                 .ok()
@@ -80,7 +81,7 @@ fn extract(format: &str, h: &[Header]) -> Option<RemoteSpan> {
 }
 
 /// tracesafe's injector for `format`, as headers sorted by name.
-fn inject(format: &str, trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> Vec<Header> {
+fn inject(format: &str, trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> Vec<OwnedHeader> {
     let ops = match format {
         "tracecontext" => vec![HeaderOp::Set(
             "traceparent".into(),
@@ -97,7 +98,7 @@ fn inject(format: &str, trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> 
         "xray" => vec![xray::inject(trace_id, span_id, sampled, &[])],
         _ => panic!("unknown format {format}"),
     };
-    let mut out: Vec<Header> = ops
+    let mut out: Vec<OwnedHeader> = ops
         .into_iter()
         .map(|op| match op {
             HeaderOp::Set(n, v) => (n, v),
@@ -116,7 +117,7 @@ fn tracesafe_reads_what_otel_reads_or_differs_on_purpose() {
         assert!(list.len() >= 10, "{format}: too few vectors");
         for v in list {
             let name = v["name"].as_str().unwrap();
-            let got = context(extract(format, &headers(&v["headers"])));
+            let got = context(extract(format, &borrowed(&headers(&v["headers"]))));
             match v.get("differs") {
                 None => assert_eq!(got, v["otel"], "{format} {name}"),
                 Some(why) => {
@@ -146,7 +147,11 @@ fn otel_reads_what_tracesafe_writes() {
             assert_eq!(written, headers(&v["tracesafe_writes"]), "{format} {name}");
             assert_eq!(&v["otel_reads"], c, "{format} {name}");
             // And tracesafe reads its own output back.
-            assert_eq!(&context(extract(format, &written)), c, "{format} {name}");
+            assert_eq!(
+                &context(extract(format, &borrowed(&written))),
+                c,
+                "{format} {name}"
+            );
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tracesafe_filters::host::{SeededEntropy, StaticProperties};
+use tracesafe_filters::http::borrowed;
 use tracesafe_filters::{check, explain, Engine, RequestInput, ResponseInput};
 use tracesafe_fuzz::{contains, env, lines, K1, K2};
 
@@ -53,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
     for props in [&props, &StaticProperties::default()] {
         let out = engine.on_request(
             &RequestInput {
-                headers: &req.headers,
+                headers: &borrowed(&req.headers),
                 properties: props,
                 now_ns: 1,
             },
@@ -62,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
         let resp = lines(b":status: 200\nset-cookie: a=1\nx-user-id: 42");
         engine.on_response(
             &ResponseInput {
-                headers: &resp.headers,
+                headers: &borrowed(&resp.headers),
                 tenant: out.tenant.as_deref(),
                 policy: out.policy.index,
                 trace: out.trace.as_ref(),

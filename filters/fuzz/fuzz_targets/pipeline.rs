@@ -14,7 +14,7 @@
 use libfuzzer_sys::fuzz_target;
 use tracesafe_filters::cli::explain::apply;
 use tracesafe_filters::host::SeededEntropy;
-use tracesafe_filters::http::{Header, HeaderOp};
+use tracesafe_filters::http::{borrowed, HeaderOp, OwnedHeader};
 use tracesafe_filters::redact::baggage::{MAX_BYTES, MAX_MEMBERS};
 use tracesafe_filters::redact::pct;
 use tracesafe_filters::span::otlp::{self, Resource};
@@ -88,7 +88,14 @@ fn by_design(name: &str) -> bool {
 }
 
 /// Puts `planted` (with fuzzed text around it) into carrier `which`.
-fn plant(headers: &mut Vec<Header>, which: u8, raw: bool, pre: &[u8], planted: &str, post: &[u8]) {
+fn plant(
+    headers: &mut Vec<OwnedHeader>,
+    which: u8,
+    raw: bool,
+    pre: &[u8],
+    planted: &str,
+    post: &[u8],
+) {
     let around = |structural: &[u8], encode: Option<fn(u8) -> bool>| -> Vec<u8> {
         let text = [
             &filler(pre, structural)[..],
@@ -235,14 +242,14 @@ fn run(engine: &Engine, data: &[u8], carrier: u8, kind: u8, flags: u8, split: u8
 
     let out = engine.on_request(
         &RequestInput {
-            headers: &headers,
+            headers: &borrowed(&headers),
             properties: &input.properties,
             now_ns: 1_000,
         },
         &mut SeededEntropy(u64::from(flags)),
     );
     check_ops(&out.ops);
-    let forwarded = apply(&headers, &out.ops);
+    let forwarded = apply(&borrowed(&headers), &out.ops);
     for (name, value) in &forwarded {
         assert!(
             by_design(name) || !contains(value, needle.as_bytes()),
@@ -270,7 +277,7 @@ fn run(engine: &Engine, data: &[u8], carrier: u8, kind: u8, flags: u8, split: u8
     response.extend(headers.iter().filter(|(n, _)| !n.starts_with(':')).cloned());
     let resp = engine.on_response(
         &ResponseInput {
-            headers: &response,
+            headers: &borrowed(&response),
             tenant: out.tenant.as_deref(),
             policy: out.policy.index,
             trace: out.trace.as_ref(),
@@ -280,7 +287,7 @@ fn run(engine: &Engine, data: &[u8], carrier: u8, kind: u8, flags: u8, split: u8
     );
     check_ops(&resp.ops);
     if matches!(carrier % 9, 0 | 1 | 6) {
-        for (name, value) in apply(&response, &resp.ops) {
+        for (name, value) in apply(&borrowed(&response), &resp.ops) {
             assert!(
                 name.starts_with(':') || !contains(&value, needle.as_bytes()),
                 "{needle:?} of {planted:?} in response {name}"

@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tracesafe_filters::cli::explain;
-use tracesafe_filters::http::{self as headers, Header, HeaderOp};
+use tracesafe_filters::http::{self as headers, borrowed, Header, HeaderOp};
 use tracesafe_filters::redact::ScanOutcome;
 use tracesafe_filters::trace::config::{PropagationFormat, TraceResponseMode};
 use tracesafe_filters::trace::traceparent::{TraceParent, KNOWN_FLAGS};
@@ -16,17 +16,18 @@ use tracesafe_filters::trace::{b3, jaeger, traceresponse, xray};
 use tracesafe_filters::{Metric, Metrics, Origin, SpanKind, TraceContext};
 use tracesafe_fuzz::lines;
 
-fn as_headers(ops: &[HeaderOp]) -> Vec<Header> {
+fn as_headers(ops: &[HeaderOp]) -> Vec<Header<'_>> {
     ops.iter()
         .filter_map(|op| match op {
-            HeaderOp::Set(n, v) => Some((n.clone(), v.clone())),
+            HeaderOp::Set(n, v) => Some((n.as_str(), v.as_slice())),
             HeaderOp::Remove(_) => None,
         })
         .collect()
 }
 
 fuzz_target!(|data: &[u8]| {
-    let h = lines(data).headers;
+    let owned = lines(data).headers;
+    let h = borrowed(&owned);
 
     let tp_fields = headers::values(&h, "traceparent");
     for field in &tp_fields {
@@ -77,7 +78,8 @@ fuzz_target!(|data: &[u8]| {
 
     if let Some(rs) = b3::extract_single(&h) {
         let sampled = rs.sampled.unwrap_or(false);
-        let out = as_headers(&[b3::inject_single(&rs.trace_id, &rs.span_id, sampled)]);
+        let ops = [b3::inject_single(&rs.trace_id, &rs.span_id, sampled)];
+        let out = as_headers(&ops);
         let again = b3::extract_single(&out).expect("b3 round trip");
         assert_eq!(
             (again.trace_id, again.span_id, again.sampled),
@@ -96,12 +98,14 @@ fuzz_target!(|data: &[u8]| {
         // A parent span id or debug flag is never forwarded.
         let forwarded = explain::apply(&h, &ops);
         assert!(
-            !headers::has(&forwarded, b3::PARENT_SPAN_ID) && !headers::has(&forwarded, b3::FLAGS)
+            !headers::has(&borrowed(&forwarded), b3::PARENT_SPAN_ID)
+                && !headers::has(&borrowed(&forwarded), b3::FLAGS)
         );
     }
     if let Some(rs) = jaeger::extract(&h) {
         let sampled = rs.sampled.unwrap_or(false);
-        let out = as_headers(&[jaeger::inject(&rs.trace_id, &rs.span_id, sampled)]);
+        let ops = [jaeger::inject(&rs.trace_id, &rs.span_id, sampled)];
+        let out = as_headers(&ops);
         let again = jaeger::extract(&out).expect("uber-trace-id round trip");
         assert_eq!(
             (again.trace_id, again.span_id, again.sampled),
@@ -122,7 +126,8 @@ fn xray_round_trip(h: &[Header]) {
     };
     let (t, s) = (x.span.trace_id, x.span.span_id);
     let sampled = x.span.sampled.unwrap_or(false);
-    let out = as_headers(&[xray::inject(&t, &s, sampled, &x.fields)]);
+    let ops = [xray::inject(&t, &s, sampled, &x.fields)];
+    let out = as_headers(&ops);
     let again = xray::extract(&out).expect("x-amzn-trace-id round trip");
     assert_eq!(
         (again.span.trace_id, again.span.span_id, again.span.sampled),
@@ -144,7 +149,8 @@ fn xray_round_trip(h: &[Header]) {
             _ => ScanOutcome::Remove,
         }
     });
-    let out = as_headers(&[xray::inject(&t, &s, sampled, &kept)]);
+    let ops = [xray::inject(&t, &s, sampled, &kept)];
+    let out = as_headers(&ops);
     assert_eq!(
         xray::extract(&out).expect("kept fields stay valid").fields,
         kept
@@ -169,7 +175,7 @@ fn traceresponse_modes(h: &[Header]) {
         let mut m = Metrics::default();
         let ops = traceresponse::apply(mode, h, trace, &mut m);
         let out = explain::apply(h, &ops);
-        let values: Vec<Vec<u8>> = headers::values(&out, traceresponse::HEADER)
+        let values: Vec<Vec<u8>> = headers::values(&borrowed(&out), traceresponse::HEADER)
             .into_iter()
             .map(<[u8]>::to_vec)
             .collect();

@@ -10,7 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tracesafe_filters::http::{Header, HeaderOp};
+use tracesafe_filters::http::{borrowed, Header, HeaderOp};
 use tracesafe_filters::redact::detectors::Detectors;
 use tracesafe_filters::redact::pct;
 use tracesafe_filters::redact::token::Keyring;
@@ -92,8 +92,12 @@ fn query_names(q: &[u8]) -> Vec<String> {
 
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
-    let h = lines(data).headers;
-    let raw_path = h.iter().find(|(n, _)| n == ":path").map(|(_, v)| v.clone());
+    let owned = lines(data).headers;
+    let h = borrowed(&owned);
+    let raw_path = h
+        .iter()
+        .find(|(n, _)| *n == ":path")
+        .map(|(_, v)| v.to_vec());
     // Envoy answers 400 to a request target with a fragment before any
     // filter runs; the span still cuts at `#`, the forwarded path does not.
     let fragment = raw_path.as_ref().is_some_and(|p| p.contains(&b'#'));
@@ -126,12 +130,12 @@ fuzz_target!(|data: &[u8]| {
         }
         // The sanitized URL, sent again, comes out the same.
         if url.path.starts_with('/') && hits == 0 && !fragment {
-            let mut again: Vec<Header> = h.iter().filter(|(n, _)| n != ":path").cloned().collect();
             let target = match &url.query {
                 Some(q) => format!("{}?{q}", url.path),
                 None => url.path.clone(),
             };
-            again.push((":path".into(), target.into_bytes()));
+            let mut again: Vec<Header> = h.iter().filter(|(n, _)| *n != ":path").copied().collect();
+            again.push((":path", target.as_bytes()));
             let (second, _, _) = sanitize(f, policy, &again);
             let second = second.unwrap();
             assert_eq!(

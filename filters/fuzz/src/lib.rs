@@ -10,12 +10,12 @@ use std::sync::OnceLock;
 use tracesafe_filters::host::StaticProperties;
 use tracesafe_filters::redact::detectors::{Detectors, DetectorsConfig};
 use tracesafe_filters::redact::token::{Keyring, KeysConfig};
-use tracesafe_filters::{DetectorKind, Header};
+use tracesafe_filters::{DetectorKind, OwnedHeader};
 
 /// One request as a proxy hands it over.
 #[derive(Debug, Default)]
 pub struct Lines {
-    pub headers: Vec<Header>,
+    pub headers: Vec<OwnedHeader>,
     pub properties: StaticProperties,
 }
 

@@ -11,7 +11,7 @@ use crate::engine::{Engine, RequestOutcome};
 use crate::error::{from_value, ConfigError};
 use crate::host::{SeededEntropy, StaticProperties};
 use crate::http::RequestInput;
-use crate::http::{Header, HeaderOp};
+use crate::http::{borrowed, Header, HeaderOp, OwnedHeader};
 use crate::policy::Policy;
 use crate::policy::Reason;
 use crate::redact::baggage::Baggage;
@@ -87,10 +87,10 @@ pub enum Values {
 /// The result of running one request.
 #[derive(Debug, Clone)]
 pub struct Explanation {
-    pub request: Vec<Header>,
+    pub request: Vec<OwnedHeader>,
     pub outcome: RequestOutcome,
     /// The headers after the filter's operations: what the upstream gets.
-    pub forwarded: Vec<Header>,
+    pub forwarded: Vec<OwnedHeader>,
     /// What each operation did, in order.
     pub changes: Vec<Change>,
     /// Whether [`RequestOutcome::span`] would be exported, and why (not).
@@ -153,7 +153,7 @@ pub fn explain(engine: &Engine, request_json: &[u8]) -> Result<Explanation, Conf
 
 /// Runs one parsed request through `engine` (`explain`, `tracesafe test`).
 pub fn run(engine: &Engine, req: ExplainRequest) -> Result<Explanation, ConfigError> {
-    let mut headers: Vec<Header> = vec![
+    let mut headers: Vec<OwnedHeader> = vec![
         (":method".into(), req.method.into_bytes()),
         (":path".into(), req.path.into_bytes()),
     ];
@@ -182,10 +182,11 @@ pub fn run(engine: &Engine, req: ExplainRequest) -> Result<Explanation, ConfigEr
     if let Some(route) = req.route {
         props = props.with(crate::policy::ROUTE_NAME, route.into_bytes());
     }
+    let view = borrowed(&headers);
     // The span record is shown whether or not it would be exported.
     let outcome = engine.clone().recording_every_span().on_request(
         &RequestInput {
-            headers: &headers,
+            headers: &view,
             properties: &props,
             // Fixed, like the ids, so explanations are reproducible.
             now_ns: 0,
@@ -193,12 +194,13 @@ pub fn run(engine: &Engine, req: ExplainRequest) -> Result<Explanation, ConfigEr
         // Fixed, so explanations are reproducible.
         &mut SeededEntropy(0),
     );
-    let forwarded = apply(&headers, &outcome.ops);
+    let forwarded = apply(&view, &outcome.ops);
     let policy = engine.policies().get(outcome.policy.index);
+    let forwarded_view = borrowed(&forwarded);
     let changes = outcome
         .ops
         .iter()
-        .map(|op| change(op, policy, &outcome, &headers, &forwarded))
+        .map(|op| change(op, policy, &outcome, &view, &forwarded_view))
         .collect();
     let span_export = match &outcome.trace {
         None => SpanExport::NoTraceContext,
@@ -372,8 +374,11 @@ fn leaves(
 /// What the host does with the operations: `Remove` drops every field of
 /// that name; `Set` replaces them with one field where the first was (or
 /// appends it).
-pub fn apply(headers: &[Header], ops: &[HeaderOp]) -> Vec<Header> {
-    let mut out = headers.to_vec();
+pub fn apply(headers: &[Header], ops: &[HeaderOp]) -> Vec<OwnedHeader> {
+    let mut out: Vec<OwnedHeader> = headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_vec()))
+        .collect();
     for op in ops {
         match op {
             HeaderOp::Remove(name) => out.retain(|(n, _)| !n.eq_ignore_ascii_case(name)),
@@ -765,7 +770,7 @@ mod tests {
     fn apply_mirrors_the_host() {
         let h = |n: &str, v: &str| (n.to_string(), v.as_bytes().to_vec());
         let out = apply(
-            &[h("a", "1"), h("b", "2"), h("a", "3"), h("c", "4")],
+            &[("a", b"1"), ("b", b"2"), ("a", b"3"), ("c", b"4")],
             &[
                 HeaderOp::Set("a".into(), b"new".to_vec()),
                 HeaderOp::Remove("c".into()),

@@ -10,7 +10,7 @@ use crate::cli::explain::{self, ExplainRequest, Explanation, Values};
 use crate::cli::leak;
 use crate::engine::{Engine, ResponseInput};
 use crate::error::{from_value, join, ConfigError};
-use crate::http::Header;
+use crate::http::{borrowed, OwnedHeader};
 use crate::span::otlp;
 use crate::span::AttrValue;
 use schemars::JsonSchema;
@@ -244,8 +244,12 @@ pub fn run_case(engine: &Engine, case: &Case) -> Result<Vec<String>, ConfigError
 }
 
 /// The response's headers as sent and as forwarded downstream.
-fn respond(engine: &Engine, e: &Explanation, r: &TestResponse) -> (Vec<Header>, Vec<Header>) {
-    let mut headers: Vec<Header> = vec![(":status".into(), r.status.to_string().into_bytes())];
+fn respond(
+    engine: &Engine,
+    e: &Explanation,
+    r: &TestResponse,
+) -> (Vec<OwnedHeader>, Vec<OwnedHeader>) {
+    let mut headers: Vec<OwnedHeader> = vec![(":status".into(), r.status.to_string().into_bytes())];
     for (name, values) in &r.headers {
         let name = name.to_ascii_lowercase();
         match values {
@@ -257,7 +261,7 @@ fn respond(engine: &Engine, e: &Explanation, r: &TestResponse) -> (Vec<Header>, 
     }
     let outcome = engine.on_response(
         &ResponseInput {
-            headers: &headers,
+            headers: &borrowed(&headers),
             tenant: e.outcome.tenant.as_deref(),
             policy: e.outcome.policy.index,
             trace: e.outcome.trace.as_ref(),
@@ -265,7 +269,7 @@ fn respond(engine: &Engine, e: &Explanation, r: &TestResponse) -> (Vec<Header>, 
         },
         None,
     );
-    let forwarded = explain::apply(&headers, &outcome.ops);
+    let forwarded = explain::apply(&borrowed(&headers), &outcome.ops);
     (headers, forwarded)
 }
 
@@ -274,8 +278,8 @@ fn respond(engine: &Engine, e: &Explanation, r: &TestResponse) -> (Vec<Header>, 
 pub fn fate(engine: &Engine, e: &Explanation, name: &str) -> &'static str {
     use crate::redact::baggage::Baggage;
     if let Some(key) = name.strip_prefix("baggage:") {
-        let before = Baggage::parse(&e.request);
-        let after = Baggage::parse(&e.forwarded);
+        let before = Baggage::parse(&borrowed(&e.request));
+        let after = Baggage::parse(&borrowed(&e.forwarded));
         let find = |b: &Baggage| {
             b.members()
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -306,13 +310,14 @@ pub fn fate(engine: &Engine, e: &Explanation, name: &str) -> &'static str {
     }
 }
 
-fn has(headers: &[Header], name: &str) -> bool {
-    crate::http::has(headers, name)
+fn has(headers: &[OwnedHeader], name: &str) -> bool {
+    crate::http::has(&borrowed(headers), name)
 }
 
 /// Every field of `name`, joined with `, `; `None` when absent.
-fn joined(headers: &[Header], name: &str) -> Option<String> {
-    let values = crate::http::values(headers, name);
+fn joined(headers: &[OwnedHeader], name: &str) -> Option<String> {
+    let headers = borrowed(headers);
+    let values = crate::http::values(&headers, name);
     (!values.is_empty()).then(|| {
         values
             .iter()
@@ -380,10 +385,10 @@ fn span_differences(e: &Explanation, want: &SpanExpect, never: &[String], out: &
 /// The first surface holding `secret` in any encoding, and the encoding.
 fn leak_in(
     e: &Explanation,
-    response: Option<&[Header]>,
+    response: Option<&[OwnedHeader]>,
     secret: &str,
 ) -> Option<(String, &'static str)> {
-    let field = |(n, v): &Header| [n.as_bytes(), b": ", v].concat();
+    let field = |(n, v): &OwnedHeader| [n.as_bytes(), b": ", v].concat();
     // The app gets its real URL by design; `forwarded` can check `:path`
     // for `url.forward_query_remove`.
     for h in e.forwarded.iter().filter(|(n, _)| n != ":path") {

@@ -113,10 +113,8 @@ mod tests {
             .recording_every_span()
     }
 
-    fn hs(list: &[(&str, &str)]) -> Vec<Header> {
-        list.iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect()
+    fn hs<'a>(list: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
+        list.iter().map(|(n, v)| (*n, v.as_bytes())).collect()
     }
 
     fn request(engine: &Engine, headers: &[Header]) -> RequestOutcome {
@@ -194,6 +192,7 @@ mod tests {
     #[test]
     fn secrets_removes_credentials_in_every_carrier() {
         let e = engine(json!({"extends": ["secrets"]}));
+        let referer = format!("https://app.example/login#id_token={JWT}");
         let headers = hs(&[
             (":method", "GET"),
             (":path", "/cb?access_token=abc123&sig=s1&q=shoes"),
@@ -201,10 +200,7 @@ mod tests {
             ("cookie", "session=s3cr3t"),
             ("x-amzn-oidc-data", JWT),
             ("x-vault-token", "hvs.abc"),
-            (
-                "referer",
-                &format!("https://app.example/login#id_token={JWT}"),
-            ),
+            ("referer", &referer),
             (
                 "baggage",
                 "plan=pro,session=Bearer%20abcdefghijklmnop1,k=AKIAIOSFODNN7EXAMPLE",

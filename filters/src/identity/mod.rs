@@ -153,7 +153,7 @@ impl IdentityPolicy {
         let xfcc_values: Vec<&[u8]> = headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(XFCC))
-            .map(|(_, v)| v.as_slice())
+            .map(|(_, v)| *v)
             .collect();
         let present: Vec<&String> = self
             .strip
@@ -301,8 +301,8 @@ mod tests {
         IdentityPolicy::compile(&cfg, "identity").unwrap()
     }
 
-    fn h(n: &str, v: &str) -> Header {
-        (n.to_string(), v.as_bytes().to_vec())
+    fn h<'a>(n: &'a str, v: &'a str) -> Header<'a> {
+        (n, v.as_bytes())
     }
 
     const FRONTEND: &str = "spiffe://test.local/ns/shop/sa/frontend";

@@ -496,12 +496,12 @@ pub struct RequestFacts<'a> {
 }
 
 impl<'a> RequestFacts<'a> {
-    pub fn from_headers(headers: &'a [Header]) -> Self {
+    pub fn from_headers(headers: &[Header<'a>]) -> Self {
         let mut facts = RequestFacts::default();
         let mut host = None;
         for (name, value) in headers {
-            match name.as_str() {
-                ":method" => facts.method = Some(value.as_slice()),
+            match *name {
+                ":method" => facts.method = Some(value),
                 ":path" => {
                     let end = value
                         .iter()
@@ -545,7 +545,7 @@ mod tests {
     use super::*;
     use crate::engine::Engine;
     use crate::host::{Properties, SeededEntropy, StaticProperties};
-    use crate::http::HeaderOp;
+    use crate::http::{borrowed, HeaderOp, OwnedHeader};
     use crate::RequestOutcome;
     use serde_json::json;
     #[cfg(target_arch = "wasm32")]
@@ -567,7 +567,7 @@ mod tests {
     }
 
     struct Req {
-        headers: Vec<Header>,
+        headers: Vec<OwnedHeader>,
         props: StaticProperties,
     }
 
@@ -592,7 +592,7 @@ mod tests {
         fn run(&self, engine: &Engine) -> RequestOutcome {
             engine.on_request(
                 &RequestInput {
-                    headers: &self.headers,
+                    headers: &borrowed(&self.headers),
                     properties: &self.props,
                     now_ns: 0,
                 },
@@ -661,7 +661,7 @@ mod tests {
     fn host_header_and_ipv6_authority() {
         assert_eq!(strip_port(b"[::1]:8080"), b"[::1]");
         assert_eq!(strip_port(b"h:x"), b"h:x");
-        let headers = [("host".to_string(), b"h.example:1".to_vec())];
+        let headers = [("host", &b"h.example:1"[..])];
         let facts = RequestFacts::from_headers(&headers);
         assert_eq!(facts.authority, Some(&b"h.example"[..]));
     }

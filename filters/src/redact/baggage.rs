@@ -301,11 +301,11 @@ impl Baggage {
                 .map(str::to_string)
             {
                 match bag.legacy.iter_mut().find(|l| l.name == lower) {
-                    Some(l) => l.values.push(value.clone()),
+                    Some(l) => l.values.push(value.to_vec()),
                     None => bag.legacy.push(Legacy {
                         name: lower,
                         key,
-                        values: vec![value.clone()],
+                        values: vec![value.to_vec()],
                     }),
                 }
             }
@@ -494,11 +494,8 @@ mod tests {
         run_with(p, headers, &|_| false)
     }
 
-    fn bag(values: &[&str]) -> Vec<Header> {
-        values
-            .iter()
-            .map(|v| ("baggage".to_string(), v.as_bytes().to_vec()))
-            .collect()
+    fn bag<'a>(values: &[&'a str]) -> Vec<Header<'a>> {
+        values.iter().map(|v| ("baggage", v.as_bytes())).collect()
     }
 
     fn set(v: &str) -> Vec<HeaderOp> {
@@ -545,7 +542,7 @@ mod tests {
             let b = Baggage::parse(&bag(&[bad]));
             assert_eq!((b.members.len(), b.invalid), (0, 1), "{bad}");
         }
-        let b = Baggage::parse(&[("baggage".into(), b"k=\xff".to_vec())]);
+        let b = Baggage::parse(&[("baggage", &b"k=\xff"[..])]);
         assert_eq!(b.invalid, 1);
     }
 
@@ -674,15 +671,12 @@ mod tests {
             "namespaces": {"user.id": "user"}
         }));
         let headers = [
-            ("uberctx-user.id".to_string(), b"42".to_vec()),
-            ("ot-baggage-session".to_string(), b"abc".to_vec()),
-            (
-                "uberctx-note".to_string(),
-                b"mail%20a%40example.com".to_vec(),
-            ),
-            ("uberctx-plain".to_string(), b"ok".to_vec()),
-            ("uberctx-dup".to_string(), b"1".to_vec()),
-            ("uberctx-dup".to_string(), b"2".to_vec()),
+            ("uberctx-user.id", &b"42"[..]),
+            ("ot-baggage-session", &b"abc"[..]),
+            ("uberctx-note", &b"mail%20a%40example.com"[..]),
+            ("uberctx-plain", &b"ok"[..]),
+            ("uberctx-dup", &b"1"[..]),
+            ("uberctx-dup", &b"2"[..]),
         ];
         let (ops, m) = run(&p, &headers);
         assert_eq!(
@@ -706,7 +700,7 @@ mod tests {
     fn headers_removed_by_the_header_policy_are_skipped() {
         let p = policy(serde_json::json!({"drop_keys": ["a"]}));
         let mut headers = bag(&["a=1"]);
-        headers.push(("uberctx-a".into(), b"1".to_vec()));
+        headers.push(("uberctx-a", &b"1"[..]));
         let (ops, _) = run_with(&p, &headers, &|n| n == "baggage");
         assert_eq!(ops, vec![HeaderOp::Remove("uberctx-a".into())]);
     }
@@ -714,8 +708,8 @@ mod tests {
     #[test]
     fn value_lookup_for_the_tenant() {
         let b = Baggage::parse(&[
-            ("baggage".into(), b"Tenant.Id=acme%2Dcorp".to_vec()),
-            ("uberctx-region".into(), b"eu%2D1".to_vec()),
+            ("baggage", &b"Tenant.Id=acme%2Dcorp"[..]),
+            ("uberctx-region", &b"eu%2D1"[..]),
         ]);
         assert_eq!(b.value("tenant.id").as_deref(), Some("acme-corp"));
         assert_eq!(b.value("region").as_deref(), Some("eu-1"));

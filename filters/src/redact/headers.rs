@@ -293,7 +293,7 @@ impl HeaderPolicy {
             let values: Vec<&[u8]> = headers
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(&lower))
-                .map(|(_, v)| v.as_slice())
+                .map(|(_, v)| *v)
                 .collect();
             if let Some(op) = self.decide(&lower, &values, r, removed) {
                 ops.push(op);
@@ -434,8 +434,8 @@ mod tests {
         HeaderPolicy::compile(&cfg, "request_headers", false).unwrap_err()
     }
 
-    fn h(name: &str, value: &[u8]) -> Header {
-        (name.to_string(), value.to_vec())
+    fn h<'a>(name: &'a str, value: &'a [u8]) -> Header<'a> {
+        (name, value)
     }
 
     /// Applies `p` with the default detectors and key k2; returns ops and

@@ -518,11 +518,8 @@ impl Template {
     }
 }
 
-fn pseudo<'h>(headers: &'h [Header], name: &str) -> Option<&'h [u8]> {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_slice())
+fn pseudo<'h>(headers: &[Header<'h>], name: &str) -> Option<&'h [u8]> {
+    headers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
 /// RFC 3986 scheme.
@@ -582,10 +579,7 @@ mod tests {
     }
 
     fn run(p: &UrlPolicy, headers: &[(&str, &str)]) -> (SanitizedUrl, Option<HeaderOp>, Metrics) {
-        let headers: Vec<Header> = headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect();
+        let headers: Vec<Header> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
         let d = Detectors::compile(&DetectorsConfig::default(), "detectors", false).unwrap();
         let k = keyring("k2");
         let mut r = Redactor::new(&d, Some(k.minter(None)), Metrics::default());

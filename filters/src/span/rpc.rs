@@ -162,10 +162,8 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn hs(list: &[(&str, &str)]) -> Vec<Header> {
-        list.iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect()
+    fn hs<'a>(list: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
+        list.iter().map(|(n, v)| (*n, v.as_bytes())).collect()
     }
 
     fn h2() -> StaticProperties {

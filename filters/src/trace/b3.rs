@@ -148,10 +148,8 @@ mod tests {
     const PADDED: &str = "000000000000000080f198ee56343ba8";
     const SPAN: &str = "e457b5a2e4d86bd1";
 
-    fn hs(list: &[(&str, &str)]) -> Vec<Header> {
-        list.iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect()
+    fn hs<'a>(list: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
+        list.iter().map(|(n, v)| (*n, v.as_bytes())).collect()
     }
 
     fn single(v: &str) -> Option<RemoteSpan> {
@@ -219,10 +217,8 @@ mod tests {
         ] {
             assert_eq!(single(&v), None, "{v:?}");
         }
-        let two = hs(&[
-            ("b3", &format!("{T128}-{SPAN}-1")),
-            ("b3", &format!("{T128}-{SPAN}-1")),
-        ]);
+        let v = format!("{T128}-{SPAN}-1");
+        let two = hs(&[("b3", &v), ("b3", &v)]);
         assert_eq!(extract_single(&two), None);
     }
 

@@ -82,7 +82,7 @@ mod tests {
     const SPAN: &str = "e457b5a2e4d86bd1";
 
     fn extract_value(v: &str) -> Option<RemoteSpan> {
-        extract(&[(HEADER.to_string(), v.as_bytes().to_vec())])
+        extract(&[(HEADER, v.as_bytes())])
     }
 
     fn span(trace: &str, span: &str, sampled: bool) -> RemoteSpan {
@@ -159,11 +159,9 @@ mod tests {
         ] {
             assert_eq!(extract_value(&v), None, "{v:?}");
         }
-        let h = (
-            HEADER.to_string(),
-            format!("{T128}:{SPAN}:0:1").into_bytes(),
-        );
-        assert_eq!(extract(&[h.clone(), h]), None);
+        let v = format!("{T128}:{SPAN}:0:1");
+        let h = (HEADER, v.as_bytes());
+        assert_eq!(extract(&[h, h]), None);
     }
 
     #[test]

@@ -570,10 +570,7 @@ mod tests {
     }
 
     fn run_with(p: &TracePolicy, headers: &[(&str, &str)], entropy: &mut dyn Entropy) -> Out {
-        let hs: Vec<Header> = headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect();
+        let hs: Vec<Header> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
         let detectors = crate::redact::detectors::Detectors::default();
         let mut r = Redactor::new(&detectors, None, Metrics::default());
         let (ops, trace) = p.apply(&hs, Some(Direction::Inbound), NOW_NS, entropy, &mut r);

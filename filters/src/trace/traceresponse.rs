@@ -82,10 +82,7 @@ mod tests {
         values: &[&str],
         trace: Option<&TraceContext>,
     ) -> (Vec<HeaderOp>, u64) {
-        let hs: Vec<Header> = values
-            .iter()
-            .map(|v| (HEADER.to_string(), v.as_bytes().to_vec()))
-            .collect();
+        let hs: Vec<Header> = values.iter().map(|v| (HEADER, v.as_bytes())).collect();
         let mut m = Metrics::default();
         let ops = apply(mode, &hs, trace, &mut m);
         (ops, m.get(Metric::TraceresponseInvalid))
