@@ -71,10 +71,41 @@ wasm_opt() {
   wasm-opt "${WASM_OPT_FLAGS[@]}" "$1" -o "$2"
 }
 
-build() {
+# Nightly with the `rust-src` component rebuilds std for the plugin
+# (`-Z build-std`) with std's `optimize_for_size` and
+# `-C panic=immediate-abort`: no panic message or location formatting, so
+# a panic is a bare `unreachable` trap. About 100 KB less than the stable
+# build (docs/benchmark.md, "Size and opt-level"). It links stable's
+# wasi-libc (the wasm32-wasip1 target ensure_rust installs), so nightly
+# needs no target of its own. If nightly or rust-src cannot be had, or the
+# nightly build fails, the stable build runs instead, with a warning: the
+# same code, larger.
+#   wasm_build CARGO_BUILD_ARGS...   builds into target/wasm32-wasip1/release
+wasm_build() {
   ensure_rust
+  if ensure_nightly_src; then
+    local libc
+    libc="$(rustc --print sysroot)/lib/rustlib/wasm32-wasip1/lib/self-contained"
+    if RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -L $libc" \
+       cargo +nightly build --quiet --release --target wasm32-wasip1 \
+         -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size "$@"; then
+      return
+    fi
+  fi
+  log "WARNING: nightly build-std unavailable or failed; stable build (about 100 KB larger)"
+  cargo build --quiet --release --target wasm32-wasip1 "$@"
+}
+
+ensure_nightly_src() {
+  { rustup toolchain list | grep -q '^nightly' ||
+      rustup toolchain install nightly --profile minimal; } &&
+    { rustup component list --toolchain nightly --installed | grep -qx 'rust-src' ||
+      rustup component add rust-src --toolchain nightly; }
+}
+
+build() {
   log "building dist/tracesafe.wasm"
-  cargo build --quiet --release --target wasm32-wasip1 -p tracesafe
+  wasm_build -p tracesafe
   mkdir -p dist
   wasm_opt target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe.wasm
   (cd dist && sha256sum tracesafe.wasm > tracesafe.wasm.sha256)
@@ -86,7 +117,7 @@ build() {
 # shipped: `build` and `image` use the release plugin only.
 build_test_trap() {
   log "building dist/tracesafe-test-trap.wasm (tests only)"
-  cargo build --quiet --release --target wasm32-wasip1 -p tracesafe --features test-trap
+  wasm_build -p tracesafe --features test-trap
   mkdir -p dist
   cp target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe-test-trap.wasm
 }
@@ -251,8 +282,7 @@ ensure_wrk() {
 # workspace and lockfile), built and optimized like the plugin.
 build_wasm_noop() {
   log "building dist/wasm-noop.wasm (bench floor)"
-  cargo build --quiet --release --target wasm32-wasip1 \
-    --manifest-path bench/wasm-noop/Cargo.toml --target-dir target/wasm-noop
+  wasm_build --manifest-path bench/wasm-noop/Cargo.toml --target-dir target/wasm-noop
   wasm_opt target/wasm-noop/wasm32-wasip1/release/wasm_noop.wasm dist/wasm-noop.wasm
 }
 

@@ -47,13 +47,11 @@ fn probe(envoy: &Envoy, echo: &Echo, id: &str, trap: bool) -> (u16, Option<bool>
     (status, got.map(|r| r.has("authorization")))
 }
 
-/// The trap's log lines: the panic message and Envoy's verdict on the VM.
+/// Envoy's verdict on the VM. The plugin's own panic message is not
+/// logged: the wasm build aborts at once on panic (`./build.sh`, nightly
+/// `panic=immediate-abort`), with no message formatting.
 fn assert_trap_logged(envoy: &Envoy) {
     let log = envoy.log();
-    assert!(
-        log.contains("tracesafe: panicked at src/test_trap.rs"),
-        "{log}"
-    );
     assert!(
         log.contains(
             "Function: proxy_on_request_headers failed: Uncaught RuntimeError: unreachable"
@@ -143,7 +141,9 @@ fn release_build_refuses_the_test_trap_flag() {
     let release = std::fs::read(envoy::wasm_path()).unwrap();
     let trap = std::fs::read(envoy::test_trap_wasm_path()).unwrap();
     let has = |bin: &[u8], s: &str| bin.windows(s.len()).any(|w| w == s.as_bytes());
-    assert!(has(&trap, TRAP) && !has(&release, TRAP));
+    // The config key, not the header: the header may compile to integer
+    // compares, the key is looked up by name.
+    assert!(has(&trap, "test_trap") && !has(&release, "test_trap"));
     let echo = Echo::start();
     match Envoy::builder("filter.yaml")
         .upstream(echo.port)
