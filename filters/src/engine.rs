@@ -7,7 +7,7 @@ use crate::host::{Entropy, Properties};
 use crate::http::{Direction, Header, HeaderOp, RequestInput};
 use crate::identity::{Identities, IdentityPolicy};
 use crate::metrics::{Metric, Metrics};
-use crate::policy::{PolicySet, Selected};
+use crate::policy::{PolicySet, ResponseRead, Selected};
 use crate::redact::baggage::Baggage;
 use crate::redact::token::{Keyring, TenantSource};
 use crate::redact::url::SanitizedUrl;
@@ -396,6 +396,23 @@ impl Engine {
             tenant,
             audit,
         }
+    }
+
+    /// What [`Engine::on_response`] needs of this request's response
+    /// headers: everything when a span (status, upstream SAN, gRPC status)
+    /// or an audit record (response counters) is pending, else what its
+    /// policy reads (`policy`: [`Selected::index`]).
+    pub fn response_read(&self, policy: usize, span: Option<&SpanRecord>) -> ResponseRead {
+        if span.is_some() || self.audit != AuditMode::Off {
+            return ResponseRead::All;
+        }
+        self.policies.get(policy).response_read
+    }
+
+    /// Whether [`Engine::on_response_trailers`] can do anything: a
+    /// response header rule, or a span that may take `grpc-status` there.
+    pub fn reads_trailers(&self, policy: usize, span: Option<&SpanRecord>) -> bool {
+        span.is_some() || self.policies.get(policy).response_rules
     }
 
     /// Decides the mutations for one response's headers, under the policy
@@ -823,6 +840,87 @@ mod tests {
             out.ops.last(),
             Some(&HeaderOp::Remove("traceresponse".into()))
         );
+    }
+
+    /// The bench policies (`envoy/bench/`), keyed like the bench.
+    fn bench_engine(file: &str) -> Engine {
+        let env = |name: &str| {
+            (name == "TRACESAFE_BENCH_KEY").then(|| crate::redact::token::test_keys::K1.to_string())
+        };
+        Engine::from_json_with_env(file.as_bytes(), &env).unwrap()
+    }
+
+    #[test]
+    fn the_response_is_read_only_when_something_looks_at_it() {
+        let min = bench_engine(include_str!("../../envoy/bench/tracesafe-min.json"));
+        let full = bench_engine(include_str!("../../envoy/bench/tracesafe-full.json"));
+        let probe = ResponseRead::IfPresent("traceresponse");
+        // traceresponse `pass` only acts on one that is there.
+        assert_eq!(min.response_read(0, None), probe);
+        assert!(!min.reads_trailers(0, None));
+        assert_eq!(full.response_read(0, None), probe);
+        assert!(!full.reads_trailers(0, None));
+        // full samples and exports every request: its span needs the status.
+        let hs_in = hs(&[(":method", "GET"), (":path", "/")]);
+        let span = run(&full, &hs_in, &StaticProperties::default()).span;
+        assert!(span.is_some());
+        assert_eq!(full.response_read(0, span.as_ref()), ResponseRead::All);
+        assert!(full.reads_trailers(0, span.as_ref()));
+        // Skipping is exact: without traceresponse neither policy does
+        // anything to a response (no op, no counter).
+        let resp = hs(&[(":status", "200"), ("set-cookie", "a=1"), ("x-debug", "1")]);
+        for engine in [&min, &full] {
+            let input = ResponseInput {
+                headers: &resp,
+                tenant: None,
+                policy: 0,
+                trace: None,
+                properties: &StaticProperties::default(),
+            };
+            let out = engine.on_response(&input, None);
+            assert_eq!((out.ops, out.metrics), (vec![], Metrics::default()));
+            let out = engine.on_response_trailers(&input, None);
+            assert_eq!((out.ops, out.metrics), (vec![], Metrics::default()));
+        }
+    }
+
+    #[test]
+    fn response_rules_emit_and_audit_read_every_response() {
+        let read = |json: &str| {
+            let e = Engine::from_json(json.as_bytes()).unwrap();
+            (e.response_read(0, None), e.reads_trailers(0, None))
+        };
+        let all = (ResponseRead::All, true);
+        assert_eq!(read(r#"{"response_headers":{"remove":["x-debug"]}}"#), all);
+        assert_eq!(
+            read(r#"{"response_headers":{"defaults":"credentials"}}"#),
+            all
+        );
+        assert_eq!(read(r#"{"response_headers":{"scan":["*"]}}"#), all);
+        assert_eq!(read(r#"{"response_headers":{"allow_only":["a"]}}"#), all);
+        assert_eq!(
+            read(r#"{"trace":{"traceresponse":"emit"}}"#),
+            (ResponseRead::All, false)
+        );
+        assert_eq!(
+            read(r#"{"trace":{"traceresponse":"strip"}}"#),
+            (ResponseRead::IfPresent("traceresponse"), false)
+        );
+        assert_eq!(
+            read(r#"{"audit":{"mode":"always"}}"#),
+            (ResponseRead::All, false)
+        );
+        // A named policy is answered for itself.
+        let e = Engine::from_json(
+            br#"{"policies":{"edge":{"response_headers":{"remove":["server"]}}},"rules":[{"match":{"path_prefix":"/e"},"policy":"edge"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e.response_read(0, None),
+            ResponseRead::IfPresent("traceresponse")
+        );
+        assert_eq!(e.response_read(1, None), ResponseRead::All);
+        assert!(e.reads_trailers(1, None));
     }
 
     #[test]

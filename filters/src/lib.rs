@@ -41,7 +41,7 @@ pub use error::ConfigError;
 pub use host::{Entropy, Properties};
 pub use http::{Direction, Header, HeaderOp, OwnedHeader, RequestInput};
 pub use metrics::{DetectorKind, Metric, Metrics};
-pub use policy::{Reason, Selected};
+pub use policy::{Reason, ResponseRead, Selected};
 pub use redact::url::SanitizedUrl;
 pub use redact::{Redactions, Redactor, ScanOutcome};
 pub use span::otlp;

@@ -25,7 +25,7 @@
 
 mod compiled;
 
-pub use compiled::Policy;
+pub use compiled::{Policy, ResponseRead};
 
 use crate::config::{policy_path, MatchDirection, PluginConfig, RuleConfig, DEFAULT_POLICY};
 use crate::error::join;
