@@ -122,6 +122,15 @@ build_test_trap() {
   cp target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe-test-trap.wasm
 }
 
+# The host-call test's plugin: the same code counting its host calls per
+# request (feature `host-call-count`, src/host_calls.rs). Never shipped.
+build_host_calls() {
+  log "building dist/tracesafe-host-calls.wasm (tests only)"
+  cargo build --quiet --release --target wasm32-wasip1 -p tracesafe --features host-call-count
+  mkdir -p dist
+  cp target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe-host-calls.wasm
+}
+
 # OCI image layout of one wasm (tools/oci_layout.py: deterministic, so the
 # same wasm always gives the same manifest digest).
 #   oci_layout WASM OUT_DIR TAG   prints the manifest digest
@@ -238,6 +247,7 @@ soak() {
 run_tests() {
   build
   build_test_trap
+  build_host_calls
   ensure_envoy
   ensure_wasm_bindgen
   ensure_fuzz
@@ -249,6 +259,7 @@ run_tests() {
   # --all-targets skips `test = false` targets: the demo, bench and soak programs.
   cargo clippy --quiet -p tracesafe --test demo --test bench --test soak -- -D warnings
   cargo clippy --quiet -p tracesafe --features test-trap -- -D warnings
+  cargo clippy --quiet -p tracesafe --features host-call-count -- -D warnings
   log "cargo test (native unit tests, tracesafe CLI)"
   cargo test --workspace --lib --bins
   cargo test -p tracesafe-filters --test '*'

@@ -3,8 +3,8 @@
 //! exporter hands out (`dispatch_http_call` or `dispatch_grpc_call`), so
 //! export never blocks a request.
 
+use crate::calls;
 use crate::stats::Stats;
-use proxy_wasm::hostcalls;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -28,8 +28,7 @@ pub fn now_ms() -> u64 {
 
 /// Host time (`proxy_get_current_time_nanoseconds`).
 pub fn now_ns() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
+    calls::now()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
@@ -60,7 +59,7 @@ impl SpanSink {
         // A batch just filled: shorten the tick (one host call per batch).
         if tick != self.tick_ms.get() {
             self.tick_ms.set(tick);
-            let _ = hostcalls::set_tick_period(Duration::from_millis(tick));
+            calls::tick_period(Duration::from_millis(tick));
         }
         self.stats.record_metrics(&metrics);
     }
@@ -80,26 +79,17 @@ impl SpanSink {
                 };
                 let timeout = Duration::from_millis(out.timeout_ms);
                 let token = match out.call {
-                    Call::Http { cluster, headers } => hostcalls::dispatch_http_call(
-                        cluster,
-                        headers,
-                        Some(out.body),
-                        vec![],
-                        timeout,
-                    ),
+                    Call::Http { cluster, headers } => {
+                        calls::dispatch_http(cluster, headers, out.body, timeout)
+                    }
                     Call::Grpc {
                         upstream,
                         service,
                         method,
                         metadata,
-                    } => hostcalls::dispatch_grpc_call(
-                        upstream,
-                        service,
-                        method,
-                        metadata,
-                        Some(out.body),
-                        timeout,
-                    ),
+                    } => {
+                        calls::dispatch_grpc(upstream, service, method, metadata, out.body, timeout)
+                    }
                 };
                 (out.id, token.ok())
             };
@@ -108,7 +98,7 @@ impl SpanSink {
         let tick = e.tick_ms();
         if tick != self.tick_ms.get() {
             self.tick_ms.set(tick);
-            let _ = hostcalls::set_tick_period(Duration::from_millis(tick));
+            calls::tick_period(Duration::from_millis(tick));
         }
         self.stats.record_metrics(&metrics);
     }

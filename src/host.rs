@@ -1,7 +1,7 @@
 //! The host side of `tracesafe_filters::host`: properties through
 //! proxy-wasm, randomness through WASI `random_get`.
 
-use proxy_wasm::hostcalls;
+use crate::calls;
 use std::cell::RefCell;
 use std::rc::Rc;
 use tracesafe_filters::{Entropy, Properties};
@@ -37,7 +37,7 @@ impl Properties for HostProperties {
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
         let per_root = PER_ROOT.iter().any(|prefix| path.starts_with(prefix));
         if !per_root {
-            return read(path);
+            return calls::property(path);
         }
         let same = |key: &Vec<String>| key.iter().map(String::as_str).eq(path.iter().copied());
         if let Ok(cache) = self.cache.0.try_borrow() {
@@ -45,7 +45,7 @@ impl Properties for HostProperties {
                 return value.clone();
             }
         }
-        let value = read(path);
+        let value = calls::property(path);
         if let Ok(mut cache) = self.cache.0.try_borrow_mut() {
             cache.push((path.iter().map(|s| s.to_string()).collect(), value.clone()));
         }
@@ -53,16 +53,12 @@ impl Properties for HostProperties {
     }
 }
 
-fn read(path: &[&str]) -> Option<Vec<u8>> {
-    hostcalls::get_property(path.to_vec()).ok().flatten()
-}
-
 /// WASI `random_get` (through getrandom).
 pub struct WasiEntropy;
 
 impl Entropy for WasiEntropy {
     fn fill(&mut self, buf: &mut [u8]) {
-        if getrandom::fill(buf).is_err() {
+        if !calls::random(buf) {
             // Never hand out predictable ids silently: an all-zero buffer is
             // rejected by the id generators, which then retry.
             buf.fill(0);

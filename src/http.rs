@@ -1,16 +1,18 @@
 //! The per-request context: read, decide (in `tracesafe_filters`), apply.
 
+use crate::calls;
 use crate::export::{now_ns, SpanSink};
 use crate::host::{HostProperties, PropertyCache, WasiEntropy};
 use crate::stats::Stats;
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, MapType, Status};
+use proxy_wasm::types::{Action, MapType};
 use std::rc::Rc;
 use tracesafe_filters::header_map::HeaderMap;
 use tracesafe_filters::span::audit::AuditRecord;
 use tracesafe_filters::span::SpanRecord;
-use tracesafe_filters::{Engine, HeaderOp, RequestInput, ResponseInput, TraceContext};
+use tracesafe_filters::{
+    Engine, HeaderOp, RequestInput, ResponseInput, ResponseRead, TraceContext,
+};
 
 pub struct Request {
     engine: Rc<Engine>,
@@ -52,48 +54,16 @@ impl Request {
         }
     }
 
-    /// Carries out the engine's header ops through one of the host's
-    /// header-map setters (request headers, response headers, trailers).
-    fn apply(&self, ops: &[HeaderOp], set: fn(&Self, &str, Option<&[u8]>)) {
+    /// Carries out the engine's header ops on one of the host's header
+    /// maps (request headers, response headers, trailers).
+    fn apply(ops: &[HeaderOp], map: MapType) {
         for op in ops {
             match op {
-                HeaderOp::Remove(name) => set(self, name, None),
-                HeaderOp::Set(name, value) => set(self, name, Some(value)),
+                HeaderOp::Remove(name) => calls::set_header(map, name, None),
+                HeaderOp::Set(name, value) => calls::set_header(map, name, Some(value)),
             }
         }
     }
-}
-
-#[link(wasm_import_module = "env")]
-extern "C" {
-    /// The raw ABI call behind the SDK's map getters, which copy every
-    /// field into a `String` and a `Vec<u8>`. Plain integers, so an
-    /// unexpected status from the host is a value, not an invalid enum.
-    fn proxy_get_header_map_pairs(
-        map_type: u32,
-        return_map_data: *mut *mut u8,
-        return_map_size: *mut usize,
-    ) -> u32;
-}
-
-/// One header map in one host call, as the host serialized it
-/// ([`HeaderMap::parse`] reads it in place); `None` if the call failed.
-fn header_map_bytes(map: MapType) -> Option<Vec<u8>> {
-    let mut data: *mut u8 = std::ptr::null_mut();
-    let mut size: usize = 0;
-    // SAFETY: both out-pointers are valid for writes for the whole call.
-    let status = unsafe { proxy_get_header_map_pairs(map as u32, &mut data, &mut size) };
-    if status != Status::Ok as u32 {
-        return None;
-    }
-    if data.is_null() {
-        return Some(Vec::new());
-    }
-    // SAFETY: the host got `data` from `proxy_on_memory_allocate` (the SDK's
-    // allocator: a boxed `[u8]` of exactly `size` bytes, all initialized
-    // by the host) and hands its ownership to us, as the SDK's getters
-    // assume too.
-    Some(unsafe { Vec::from_raw_parts(data, size, size) })
 }
 
 /// The fields of one map, counting what could not be read.
@@ -114,7 +84,7 @@ impl HttpContext for Request {
         // One call fetches the whole map into one buffer; the engine
         // borrows names and values from it. Values stay bytes: a client may
         // send non-UTF-8 values.
-        let buf = header_map_bytes(MapType::HttpRequestHeaders);
+        let buf = calls::header_map(MapType::HttpRequestHeaders);
         let map = read_headers(&buf, &self.stats);
         #[cfg(feature = "test-trap")]
         crate::test_trap::on_request(&map.headers);
@@ -128,11 +98,11 @@ impl HttpContext for Request {
         );
         // A set replaces every field of that name (Envoy's replace-header),
         // which is how duplicate traceparent/tracestate fields collapse.
-        self.apply(&outcome.ops, Self::set_http_request_header_bytes);
+        Self::apply(&outcome.ops, MapType::HttpRequestHeaders);
         for (key, value) in outcome.filter_state() {
             // One path element: Envoy joins elements with NUL, so the key
             // must already be the dotted filter-state name.
-            let _ = hostcalls::set_property(vec![key], Some(value.as_bytes()));
+            calls::set_property(key, value.as_bytes());
         }
         self.stats.record(&outcome);
         self.policy = outcome.policy.index;
@@ -146,7 +116,18 @@ impl HttpContext for Request {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let buf = header_map_bytes(MapType::HttpResponseHeaders);
+        // Fetching the map is the costly host call: only when the engine
+        // will look at it.
+        let fetch = match self.engine.response_read(self.policy, self.span.as_ref()) {
+            ResponseRead::IfPresent(name) => {
+                calls::header(MapType::HttpResponseHeaders, name).is_some()
+            }
+            ResponseRead::All => true,
+        };
+        if !fetch {
+            return Action::Continue;
+        }
+        let buf = calls::header_map(MapType::HttpResponseHeaders);
         let map = read_headers(&buf, &self.stats);
         let outcome = self.engine.on_response(
             &ResponseInput {
@@ -158,11 +139,11 @@ impl HttpContext for Request {
             },
             self.span.as_mut(),
         );
-        self.apply(&outcome.ops, Self::set_http_response_header_bytes);
+        Self::apply(&outcome.ops, MapType::HttpResponseHeaders);
         self.status = outcome.status;
         if let Some(record) = self.audit.take().and_then(|a| a.finish(&outcome.metrics)) {
             // Read by the access log: %FILTER_STATE(wasm.tracesafe.audit:PLAIN)%.
-            let _ = hostcalls::set_property(vec!["tracesafe.audit"], Some(record.as_bytes()));
+            calls::set_property("tracesafe.audit", record.as_bytes());
         }
         self.stats.record_metrics(&outcome.metrics);
         Action::Continue
@@ -172,7 +153,10 @@ impl HttpContext for Request {
     /// trailers: they get the response header policy, and the span reads
     /// the status from the original values.
     fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
-        let buf = header_map_bytes(MapType::HttpResponseTrailers);
+        if !self.engine.reads_trailers(self.policy, self.span.as_ref()) {
+            return Action::Continue;
+        }
+        let buf = calls::header_map(MapType::HttpResponseTrailers);
         let map = read_headers(&buf, &self.stats);
         let outcome = self.engine.on_response_trailers(
             &ResponseInput {
@@ -184,7 +168,7 @@ impl HttpContext for Request {
             },
             self.span.as_mut(),
         );
-        self.apply(&outcome.ops, Self::set_http_response_trailer_bytes);
+        Self::apply(&outcome.ops, MapType::HttpResponseTrailers);
         self.stats.record_metrics(&outcome.metrics);
         Action::Continue
     }

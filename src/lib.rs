@@ -1,16 +1,18 @@
 //! tracesafe proxy-wasm adapter: host calls only. It reads headers and
 //! properties, hands them to `tracesafe_filters`, and applies the result.
 
+mod calls;
 mod export;
 mod host;
+#[cfg(feature = "host-call-count")]
+mod host_calls;
 mod http;
 mod stats;
 #[cfg(feature = "test-trap")]
 mod test_trap;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{BufferType, ContextType, LogLevel};
+use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType};
 use std::rc::Rc;
 use tracesafe_filters::span::export::{Exporter, MAX_ANSWER_BYTES};
 use tracesafe_filters::span::otlp::Resource;
@@ -41,21 +43,14 @@ impl Context for Root {
         _trailers: usize,
     ) {
         let header = |name: &str| {
-            self.get_http_call_response_header_bytes(name)
+            calls::header(MapType::HttpCallResponseHeaders, name)
                 .and_then(|v| String::from_utf8(v).ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
         let status = header(":status").and_then(|s| u16::try_from(s).ok());
         let retry_after = header("retry-after");
         let body = if body > 0 {
-            hostcalls::get_buffer(
-                BufferType::HttpCallResponseBody,
-                0,
-                body.min(MAX_ANSWER_BYTES),
-            )
-            .ok()
-            .flatten()
-            .unwrap_or_default()
+            calls::buffer(BufferType::HttpCallResponseBody, body.min(MAX_ANSWER_BYTES))
         } else {
             Vec::new()
         };
@@ -67,10 +62,7 @@ impl Context for Root {
     fn on_grpc_call_response(&mut self, token: u32, status: u32, size: usize) {
         // Only an OK answer has a message to read (partial success).
         let message = if status == 0 && size > 0 {
-            hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, size.min(MAX_ANSWER_BYTES))
-                .ok()
-                .flatten()
-                .unwrap_or_default()
+            calls::buffer(BufferType::GrpcReceiveBuffer, size.min(MAX_ANSWER_BYTES))
         } else {
             Vec::new()
         };
@@ -82,7 +74,7 @@ impl Context for Root {
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        let bytes = calls::buffer(BufferType::PluginConfiguration, usize::MAX);
         #[cfg(feature = "test-trap")]
         let bytes = test_trap::take_flag(bytes);
         // Keys come from the VM environment (Envoy `host_env_keys`), never
@@ -106,7 +98,7 @@ impl RootContext for Root {
             }
             Err(err) => {
                 // Refuse to load: a half-applied redaction policy is worse than none.
-                log::error!("tracesafe: {err}");
+                calls::log_error(&format!("tracesafe: {err}"));
                 false
             }
         }
@@ -120,12 +112,15 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let engine = self.engine.clone()?;
-        Some(Box::new(http::Request::new(
+        let request = http::Request::new(
             engine,
             self.stats.clone(),
             self.sink.clone(),
             self.properties.clone(),
-        )))
+        );
+        #[cfg(feature = "host-call-count")]
+        let request = host_calls::Counted::new(request);
+        Some(Box::new(request))
     }
 
     fn get_type(&self) -> Option<ContextType> {

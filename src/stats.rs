@@ -1,8 +1,7 @@
 //! Envoy stats for `tracesafe_filters::Metric` and per-policy request
 //! counters, defined once per configuration.
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::MetricType;
+use crate::calls;
 use tracesafe_filters::{Metric, Metrics, RequestOutcome};
 
 /// Metric ids; `None` where the host refused one.
@@ -16,19 +15,15 @@ pub struct Stats {
     policies: Vec<Option<u32>>,
 }
 
-fn counter(name: &str) -> Option<u32> {
-    hostcalls::define_metric(MetricType::Counter, name).ok()
-}
-
 impl Stats {
     pub fn define<'a>(policy_names: impl Iterator<Item = &'a str>) -> Self {
         Stats {
             fixed: Metric::ALL
                 .iter()
-                .map(|m| counter(&format!("tracesafe.{}", m.name())))
+                .map(|m| calls::define_counter(&format!("tracesafe.{}", m.name())))
                 .collect(),
             policies: policy_names
-                .map(|p| counter(&format!("tracesafe.policy.{p}.requests")))
+                .map(|p| calls::define_counter(&format!("tracesafe.policy.{p}.requests")))
                 .collect(),
         }
     }
@@ -36,7 +31,7 @@ impl Stats {
     pub fn record(&self, outcome: &RequestOutcome) {
         self.record_metrics(&outcome.metrics);
         if let Some(id) = self.policies.get(outcome.policy.index).copied().flatten() {
-            let _ = hostcalls::increment_metric(id, 1);
+            calls::increment(id, 1);
         }
     }
 
@@ -47,7 +42,7 @@ impl Stats {
                 .position(|m| *m == metric)
                 .and_then(|i| self.fixed.get(i).copied().flatten());
             if let (Some(id), Ok(n)) = (id, i64::try_from(n)) {
-                let _ = hostcalls::increment_metric(id, n);
+                calls::increment(id, n);
             }
         }
     }

@@ -58,6 +58,22 @@ pub fn test_trap_wasm_path() -> PathBuf {
     p
 }
 
+/// The plugin that counts its host calls per request (feature
+/// `host-call-count`): `$TRACESAFE_HOST_CALLS_WASM` or
+/// `dist/tracesafe-host-calls.wasm`.
+pub fn host_calls_wasm_path() -> PathBuf {
+    if let Ok(p) = std::env::var("TRACESAFE_HOST_CALLS_WASM") {
+        return PathBuf::from(p);
+    }
+    let p = repo_root().join("dist/tracesafe-host-calls.wasm");
+    assert!(
+        p.exists(),
+        "no plugin at {}: run ./build.sh test (it builds the host-call-count variant)",
+        p.display()
+    );
+    p
+}
+
 /// A fresh directory per Envoy, removed on drop.
 pub fn scratch_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -1,0 +1,89 @@
+//! Host calls per request, exact, through real Envoy (#12): each one is a
+//! crossing of the VM boundary, so the count is a cost figure the README
+//! quotes. The plugin built with `host-call-count`
+//! (`dist/tracesafe-host-calls.wasm`) counts the calls of every request
+//! context and reports them as stats; the benchmark's request
+//! (`envoy/bench/request.json`) goes through the benchmark's policies.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+mod common;
+
+use common::support::BENCH_ENV;
+use common::{envoy, Echo, Envoy, Plugin, Request};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// `envoy/bench/request.json` as a request.
+fn bench_request() -> Request {
+    let path = envoy::repo_root().join("envoy/bench/request.json");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut req =
+        Request::get(r["path"].as_str().unwrap()).header("host", r["authority"].as_str().unwrap());
+    for h in r["headers"].as_array().unwrap() {
+        req = req.header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
+    }
+    req
+}
+
+/// The host calls of each of `n` requests after a first one (which reads
+/// the per-root properties), as (last request, average).
+fn calls_per_request(policy_file: &str, n: u64) -> (u64, u64) {
+    let path = envoy::repo_root().join("envoy/bench").join(policy_file);
+    let policy: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let echo = Echo::start();
+    let e = Envoy::builder("filter.yaml")
+        .upstream(echo.port)
+        .with(Plugin::new(&policy).wasm(&envoy::host_calls_wasm_path()))
+        .env(BENCH_ENV)
+        .start();
+    let port = e.port("ingress");
+    let sum = || e.counter("test.host_calls");
+    // Requests are reported at the end of their stream, just after the
+    // response: wait for each report.
+    let settle = |before: u64| {
+        let start = Instant::now();
+        while sum() == before && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sum()
+    };
+    assert_eq!(bench_request().send(port).unwrap().status, 200);
+    let warm = settle(0);
+    let mut total = warm;
+    for _ in 0..n {
+        assert_eq!(bench_request().send(port).unwrap().status, 200);
+        total = settle(total);
+    }
+    e.assert_no_trap();
+    (e.counter("test.host_calls_last"), (total - warm) / n)
+}
+
+// Per request, after the first (which also reads the per-root property
+// `xds.listener_direction` of `tracesafe-min`):
+// - the request headers: 1 map read, 3 properties (`connection.
+//   uri_san_local_certificate` and `uri_san_peer_certificate` for identity,
+//   `xds.route_metadata...tracesafe.policy` for the policy; all can change
+//   per connection or route, so none is per root), 1 time, 1 random (span
+//   id), a set or removal per header op, 1 increment per nonzero counter;
+// - the response headers: 1 lookup of `traceresponse` when no span or
+//   audit needs the map (absent here, so no map read), else 1 map read;
+// - the end of the stream: 1 time when a span is recorded (its export is
+//   the root tick's, not the request's).
+
+/// Propagation only: 1 map + 3 properties + 1 time + 1 random + 2 sets
+/// (`traceparent`, `tracestate`) + 3 increments (`requests`,
+/// `traces_continued`, `policy.default.requests`) + 1 `traceresponse`
+/// lookup.
+#[test]
+fn tracesafe_min_makes_exactly_these_host_calls() {
+    assert_eq!(calls_per_request("tracesafe-min.json", 5), (12, 12));
+}
+
+/// The realistic policy, every request sampled and exported: 1 map + 3
+/// properties + 1 time + 1 random + 13 header ops (6 removals, trace
+/// context 2, `x-user-id`, `baggage`, 3 scanned headers) + 10 increments,
+/// then the response map (the span needs its status) and 1 time at the end.
+#[test]
+fn tracesafe_full_makes_exactly_these_host_calls() {
+    assert_eq!(calls_per_request("tracesafe-full.json", 5), (31, 31));
+}
