@@ -8,8 +8,9 @@
 //! other. Each round runs every variant once, each between two `bare`
 //! segments, in an order rotated per round; per segment the Envoy process's
 //! CPU time comes from `/proc/<pid>/stat` and the requests it served from its
-//! admin stats. Then 1M requests go through `bare` and 1M through
-//! `tracesafe-full` while the process's memory is sampled. Criterion's
+//! admin stats. Then 1M requests go through `tracesafe-full` while the
+//! process's memory is sampled (the filter's memory is what must stay flat;
+//! a `bare` soak would only time Envoy itself). Criterion's
 //! results for the same policies and request (`filters/benches/pipeline.rs`,
 //! run first by build.sh) are read from `target/criterion`. Last, the
 //! export check (`bench/export.rs`): `tracesafe-full` at full speed in each
@@ -221,7 +222,7 @@ fn main() {
     let s = &bench.settings;
     eprintln!(
         "== bench: Envoy under test on CPU {}, upstream and wrk on CPU {}; \
-         {} rounds of {} segments x {} s, {} connections, then {} requests per soak",
+         {} rounds of {} segments x {} s, {} connections, then {} requests through tracesafe-full",
         bench.filter_cpu,
         bench.load_cpu,
         s.rounds,
@@ -270,8 +271,7 @@ fn main() {
             before = after;
         }
     }
-    let without = bench.soak("bare");
-    let with = bench.soak("tracesafe-full");
+    let soak = bench.soak("tracesafe-full");
     bench.envoy.assert_no_trap();
     eprintln!(
         "== export: tracesafe-full, {} s per protocol",
@@ -281,7 +281,7 @@ fn main() {
         serde_json::from_slice(&read(&bench.bench_dir.join("tracesafe-full.json"))).unwrap();
     let export = bench.export_check(&full);
 
-    let report = report(&bench, &rounds, &without, &with, export, started);
+    let report = report(&bench, &rounds, &soak, export, started);
     let table = table(&report);
     let dist = repo_root().join("dist");
     fs::create_dir_all(&dist).unwrap();
@@ -642,8 +642,7 @@ fn round2(x: f64) -> f64 {
 fn report(
     bench: &Bench,
     rounds: &HashMap<&str, Vec<Segment>>,
-    without: &[MemSample],
-    with: &[MemSample],
+    soak: &[MemSample],
     export: Value,
     started: Instant,
 ) -> Value {
@@ -679,11 +678,10 @@ fn report(
     }
     let wasm_bytes = fs::metadata(wasm_path()).unwrap().len();
     let memory = json!({
-        "without_filter": soak_json(without, s.memory_requests),
-        "with_filter": soak_json(with, s.memory_requests),
-        "note": "RSS of the Envoy under test (all listeners; the wasm VMs are loaded in both soaks). \
-                 without_filter: requests through `bare`; with_filter: through `tracesafe-full`. \
-                 wasm memory: the linear memories of all VMs, found in /proc/<pid>/smaps.",
+        "with_filter": soak_json(soak, s.memory_requests),
+        "note": "RSS of the Envoy under test (all listeners; every VM loaded) while requests go \
+                 through `tracesafe-full`. wasm memory: the linear memories of all VMs, found in \
+                 /proc/<pid>/smaps. No soak through `bare`: the filter's memory is what is checked.",
     });
     let ratio = |v: &str| variants[v]["ratio_cpu_vs_bare"].as_f64().unwrap();
     let flat = memory["with_filter"]["flat"].as_bool().unwrap();
@@ -813,11 +811,8 @@ fn table(r: &Value) -> String {
     )
     .unwrap();
     writeln!(out, "wasm module: {} bytes  ", r["wasm_bytes"]).unwrap();
-    for (key, label) in [
-        ("without_filter", "bare"),
-        ("with_filter", "tracesafe-full"),
-    ] {
-        let m = &r["memory"][key];
+    {
+        let m = &r["memory"]["with_filter"];
         let w = &m["wasm_memory_after"];
         let wasm = match w["size_kib"].as_i64() {
             Some(kib) => format!(
@@ -829,7 +824,7 @@ fn table(r: &Value) -> String {
         };
         writeln!(
             out,
-            "Envoy RSS after {} requests through {label}: {:.1} MiB ({:+} KiB after warm-up){wasm}  ",
+            "Envoy RSS after {} requests through tracesafe-full: {:.1} MiB ({:+} KiB after warm-up){wasm}  ",
             m["requests"],
             m["rss_kib_after"].as_f64().unwrap() / 1024.0,
             m["rss_kib_growth_after_warmup"].as_i64().unwrap(),
