@@ -9,11 +9,28 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, Bytes, LogLevel, MapType, MetricType, Status};
 use std::time::{Duration, SystemTime};
 
+/// What a host call does: the test build counts each kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    HeaderMap,
+    Header,
+    SetHeader,
+    Property,
+    SetProperty,
+    Metric,
+    Time,
+    Random,
+    Tick,
+    Dispatch,
+    Buffer,
+    Log,
+}
+
 /// One crossing.
 #[inline(always)]
-fn cross() {
+fn cross(_call: Call) {
     #[cfg(feature = "host-call-count")]
-    crate::host_calls::cross();
+    crate::host_calls::cross(_call);
 }
 
 #[link(wasm_import_module = "env")]
@@ -31,7 +48,7 @@ extern "C" {
 /// One header map in one host call, as the host serialized it
 /// (`HeaderMap::parse` reads it in place); `None` if the call failed.
 pub fn header_map(map: MapType) -> Option<Vec<u8>> {
-    cross();
+    cross(Call::HeaderMap);
     let mut data: *mut u8 = std::ptr::null_mut();
     let mut size: usize = 0;
     // SAFETY: both out-pointers are valid for writes for the whole call.
@@ -51,53 +68,53 @@ pub fn header_map(map: MapType) -> Option<Vec<u8>> {
 
 /// The first value of one header (`None`: absent).
 pub fn header(map: MapType, name: &str) -> Option<Bytes> {
-    cross();
+    cross(Call::Header);
     hostcalls::get_map_value_bytes(map, name).ok().flatten()
 }
 
 /// Replaces every field of `name` with one value, or removes them (`None`).
 pub fn set_header(map: MapType, name: &str, value: Option<&[u8]>) {
-    cross();
+    cross(Call::SetHeader);
     let _ = hostcalls::set_map_value_bytes(map, name, value);
 }
 
 /// A host property; a host error reads as absent.
 pub fn property(path: &[&str]) -> Option<Bytes> {
-    cross();
+    cross(Call::Property);
     hostcalls::get_property(path.to_vec()).ok().flatten()
 }
 
 /// Filter state: `key` is one dotted path element (Envoy joins elements
 /// with NUL).
 pub fn set_property(key: &str, value: &[u8]) {
-    cross();
+    cross(Call::SetProperty);
     let _ = hostcalls::set_property(vec![key], Some(value));
 }
 
 pub fn define_counter(name: &str) -> Option<u32> {
-    cross();
+    cross(Call::Metric);
     hostcalls::define_metric(MetricType::Counter, name).ok()
 }
 
 pub fn increment(id: u32, n: i64) {
-    cross();
+    cross(Call::Metric);
     let _ = hostcalls::increment_metric(id, n);
 }
 
 /// Host time (`proxy_get_current_time_nanoseconds`).
 pub fn now() -> Option<SystemTime> {
-    cross();
+    cross(Call::Time);
     hostcalls::get_current_time().ok()
 }
 
 /// WASI `random_get` (through getrandom); `false` on failure.
 pub fn random(buf: &mut [u8]) -> bool {
-    cross();
+    cross(Call::Random);
     getrandom::fill(buf).is_ok()
 }
 
 pub fn tick_period(period: Duration) {
-    cross();
+    cross(Call::Tick);
     let _ = hostcalls::set_tick_period(period);
 }
 
@@ -107,7 +124,7 @@ pub fn dispatch_http(
     body: &[u8],
     timeout: Duration,
 ) -> Result<u32, Status> {
-    cross();
+    cross(Call::Dispatch);
     hostcalls::dispatch_http_call(cluster, headers, Some(body), vec![], timeout)
 }
 
@@ -119,13 +136,13 @@ pub fn dispatch_grpc(
     message: &[u8],
     timeout: Duration,
 ) -> Result<u32, Status> {
-    cross();
+    cross(Call::Dispatch);
     hostcalls::dispatch_grpc_call(upstream, service, method, metadata, Some(message), timeout)
 }
 
 /// Up to `max` bytes of a buffer (plugin configuration, call answers).
 pub fn buffer(kind: BufferType, max: usize) -> Vec<u8> {
-    cross();
+    cross(Call::Buffer);
     hostcalls::get_buffer(kind, 0, max)
         .ok()
         .flatten()
@@ -133,6 +150,6 @@ pub fn buffer(kind: BufferType, max: usize) -> Vec<u8> {
 }
 
 pub fn log_error(message: &str) {
-    cross();
+    cross(Call::Log);
     let _ = hostcalls::log(LogLevel::Error, message);
 }

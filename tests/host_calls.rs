@@ -11,6 +11,7 @@ mod common;
 use common::support::BENCH_ENV;
 use common::{envoy, Echo, Envoy, Plugin, Request};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// `envoy/bench/request.json` as a request.
@@ -25,9 +26,10 @@ fn bench_request() -> Request {
     req
 }
 
-/// The host calls of each of `n` requests after a first one (which reads
-/// the per-root properties), as (last request, average).
-fn calls_per_request(policy_file: &str, n: u64) -> (u64, u64) {
+/// The host calls of the last of `n` requests after a first one (which
+/// reads the per-root properties), by kind (nonzero ones), and the average
+/// total over the `n`.
+fn calls_per_request(policy_file: &str, n: u64) -> (BTreeMap<String, u64>, u64) {
     let path = envoy::repo_root().join("envoy/bench").join(policy_file);
     let policy: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let echo = Echo::start();
@@ -55,7 +57,21 @@ fn calls_per_request(policy_file: &str, n: u64) -> (u64, u64) {
         total = settle(total);
     }
     e.assert_no_trap();
-    (e.counter("test.host_calls_last"), (total - warm) / n)
+    let prefix = "wasmcustom.tracesafe.test.host_calls.";
+    let last = e
+        .stats()
+        .lines()
+        .filter_map(|l| {
+            let (kind, n) = l.strip_prefix(prefix)?.split_once(": ")?;
+            let n: u64 = n.trim().parse().ok()?;
+            (n > 0).then(|| (kind.to_string(), n))
+        })
+        .collect();
+    (last, (total - warm) / n)
+}
+
+fn kinds(list: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    list.iter().map(|(k, n)| (k.to_string(), *n)).collect()
 }
 
 // Per request, after the first (which also reads the per-root property
@@ -76,7 +92,16 @@ fn calls_per_request(policy_file: &str, n: u64) -> (u64, u64) {
 /// lookup.
 #[test]
 fn tracesafe_min_makes_exactly_these_host_calls() {
-    assert_eq!(calls_per_request("tracesafe-min.json", 5), (12, 12));
+    let want = kinds(&[
+        ("header", 1),
+        ("header_map", 1),
+        ("metric", 3),
+        ("property", 3),
+        ("random", 1),
+        ("set_header", 2),
+        ("time", 1),
+    ]);
+    assert_eq!(calls_per_request("tracesafe-min.json", 5), (want, 12));
 }
 
 /// The realistic policy, every request sampled and exported: 1 map + 3
@@ -85,5 +110,13 @@ fn tracesafe_min_makes_exactly_these_host_calls() {
 /// then the response map (the span needs its status) and 1 time at the end.
 #[test]
 fn tracesafe_full_makes_exactly_these_host_calls() {
-    assert_eq!(calls_per_request("tracesafe-full.json", 5), (31, 31));
+    let want = kinds(&[
+        ("header_map", 2),
+        ("metric", 10),
+        ("property", 3),
+        ("random", 1),
+        ("set_header", 13),
+        ("time", 2),
+    ]);
+    assert_eq!(calls_per_request("tracesafe-full.json", 5), (want, 31));
 }
