@@ -40,10 +40,10 @@ pub struct Engine {
 
 /// The first value of a header, or empty.
 fn first<'a>(headers: &[Header<'a>], name: &str) -> &'a [u8] {
-    crate::http::values(headers, name)
-        .first()
-        .copied()
-        .unwrap_or_default()
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map_or(&[][..], |(_, v)| *v)
 }
 
 /// The first of a non-empty error list.
@@ -324,7 +324,11 @@ impl Engine {
                 .request_headers
                 .apply(input.headers, &mut r, Metric::HeadersRemoved);
         mark(&mut hits, Carrier::RequestHeaders, &mut r);
-        let removed = |name: &str| header_ops.contains(&HeaderOp::Remove(name.to_string()));
+        let removed = |name: &str| {
+            header_ops
+                .iter()
+                .any(|op| matches!(op, HeaderOp::Remove(n) if n == name))
+        };
         let baggage_ops = policy.baggage.apply(&bag, &removed, &mut r);
         mark(&mut hits, Carrier::Baggage, &mut r);
         // Header policy after trace ops, so an explicit removal wins.

@@ -238,7 +238,12 @@ impl BaggagePolicy {
     }
 
     fn decide(&self, key: &str, value: &str, r: &mut Redactor<'_>) -> Decision {
-        let lower = key.to_ascii_lowercase();
+        // Keys are usually lowercase already: copy only when one is not.
+        let lower: std::borrow::Cow<'_, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            key.to_ascii_lowercase().into()
+        } else {
+            key.into()
+        };
         let allowed = self.allow.as_ref().is_none_or(|allow| {
             allow
                 .iter()

@@ -11,7 +11,43 @@ use crate::redact::detect_scan::{is_word, prev, run};
 /// Whether a byte starts any prefixed credential shape (a cheap gate per
 /// word).
 pub fn may_start(b: u8) -> bool {
-    b"abcdefghiklnoprstvwxyACEFGHILMNOPSZ".contains(&b)
+    matches!(
+        b,
+        b'a' | b'b'
+            | b'c'
+            | b'd'
+            | b'e'
+            | b'f'
+            | b'g'
+            | b'h'
+            | b'i'
+            | b'k'
+            | b'l'
+            | b'n'
+            | b'o'
+            | b'p'
+            | b'r'
+            | b's'
+            | b't'
+            | b'v'
+            | b'w'
+            | b'x'
+            | b'y'
+            | b'A'
+            | b'C'
+            | b'E'
+            | b'F'
+            | b'G'
+            | b'H'
+            | b'I'
+            | b'L'
+            | b'M'
+            | b'N'
+            | b'O'
+            | b'P'
+            | b'S'
+            | b'Z'
+    )
 }
 
 fn starts_with_ci(t: &[u8], i: usize, p: &[u8]) -> bool {
@@ -24,7 +60,7 @@ pub fn at_word(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
     let first = *t.get(i)?;
     // Every shape is 24+ bytes long: most words stop here.
     let long = run(t, i, |b| {
-        b.is_ascii_alphanumeric() || b"_-.=+/~".contains(&b)
+        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'=' | b'+' | b'/' | b'~')
     }) - i
         >= 24;
     if long && may_start(first) {
@@ -263,7 +299,9 @@ fn keyed_value(t: &[u8], eq: usize) -> Option<(usize, usize, &'static str)> {
     })?;
     let s = eq + 1;
     let end = if label == "credential:password" {
-        run(t, s, |b| b.is_ascii_graphic() && !b";&,\"'".contains(&b))
+        run(t, s, |b| {
+            b.is_ascii_graphic() && !matches!(b, b';' | b'&' | b',' | b'"' | b'\'')
+        })
     } else {
         run(t, s, |b| b64(b) || b == b'%')
     };
@@ -322,7 +360,9 @@ fn userinfo(t: &[u8], colon: usize) -> Option<(usize, usize, &'static str)> {
         return None;
     }
     let s = colon + 3;
-    let end = run(t, s, |b| b.is_ascii_graphic() && !b"/?#@[]".contains(&b));
+    let end = run(t, s, |b| {
+        b.is_ascii_graphic() && !matches!(b, b'/' | b'?' | b'#' | b'@' | b'[' | b']')
+    });
     let info = t.get(s..end)?;
     let has_pass = info
         .iter()

@@ -45,7 +45,7 @@ pub fn auth_scheme(t: &[u8], i: usize) -> Option<usize> {
     })?;
     let blanks = run(t, i + word.len(), |b| b == b' ' || b == b'\t');
     let end = run(t, blanks, |b| {
-        b.is_ascii_alphanumeric() || b"._~+/=-".contains(&b)
+        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'+' | b'/' | b'=' | b'-')
     });
     (blanks > i + word.len() && end > blanks).then_some(end)
 }
@@ -84,7 +84,7 @@ pub fn aws_key(t: &[u8], i: usize) -> Option<usize> {
 }
 
 fn is_local(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"._%+-".contains(&b)
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
 }
 
 /// An email address around the `@` at `at`: the local part runs back to
@@ -153,7 +153,7 @@ pub fn ssn(t: &[u8], i: usize) -> Option<usize> {
 /// A byte of an IPv6 candidate run (letters too, so `fe80::1x` is one run
 /// that fails the parse instead of a match glued to a word).
 pub fn is_ipv6_run(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b":._".contains(&b)
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'_')
 }
 
 /// The whole run of IPv6-ish bytes from `i`, when it has two colons.
@@ -191,14 +191,14 @@ pub fn product_version(t: &[u8], i: usize) -> bool {
     let Some(slash) = i.checked_sub(1).filter(|s| t.get(*s) == Some(&b'/')) else {
         return false;
     };
-    let name_byte = |b: u8| b.is_ascii_alphanumeric() || b"-_!+".contains(&b);
+    let name_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'!' | b'+');
     let mut s = slash;
     while prev(t, s).is_some_and(name_byte) {
         s -= 1;
     }
     s < slash
         && byte_is(t, s, |b| b.is_ascii_alphabetic())
-        && prev(t, s).is_none_or(|b| b" \t(;,".contains(&b))
+        && prev(t, s).is_none_or(|b| matches!(b, b' ' | b'\t' | b'(' | b';' | b','))
 }
 
 /// Whether the run at `i` is part of one of our own keyed tokens,
@@ -428,7 +428,7 @@ pub fn iban(t: &[u8], i: usize) -> Option<usize> {
 
 /// A byte of a generated-looking token (base64, base64url, hex, ids).
 pub fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"+/_-".contains(&b)
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-')
 }
 
 /// `generic_secret`: a run of 20+ token bytes with an alphanumeric piece

@@ -256,10 +256,10 @@ impl Detectors {
         self.find_in(text, true)
     }
 
-    fn act(&self, kind: DetectorKind, for_span: bool) -> Option<&Act> {
-        let slot = BUILT_IN.iter().position(|k| *k == kind)?;
+    /// The action of the built-in in [`BUILT_IN`] slot `slot`.
+    fn act(&self, slot: usize, for_span: bool) -> Option<&Act> {
         let own = self.acts.get(slot).and_then(Option::as_ref);
-        if kind == DetectorKind::GenericSecret && for_span {
+        if slot == GENERIC && for_span {
             return own.or(self.span_secret.as_ref());
         }
         own
@@ -281,15 +281,16 @@ impl Detectors {
                 }
             }
         }
-        let on = BUILT_IN.map(|k| self.act(k, for_span).is_some());
+        let mut on = [false; 11];
+        for (slot, o) in on.iter_mut().enumerate() {
+            *o = self.act(slot, for_span).is_some();
+        }
         if on.iter().any(|o| *o) {
             let mut found = candidates(text.as_bytes(), &on);
             found.sort_by_key(|c| (c.0, c.1));
             for (slot, start, end, label) in found {
-                let (Some(&kind), Some(action)) = (
-                    BUILT_IN.get(slot),
-                    BUILT_IN.get(slot).and_then(|k| self.act(*k, for_span)),
-                ) else {
+                let (Some(&kind), Some(action)) = (BUILT_IN.get(slot), self.act(slot, for_span))
+                else {
                     continue;
                 };
                 if absorb(&mut hits, start, end) {
@@ -341,9 +342,64 @@ const IPV4: usize = 8;
 const PHONE: usize = 9;
 const GENERIC: usize = 10;
 
+/// What a whole value holds, counted in one cheap pass before the matchers.
+/// A format needing more digits, dots, colons or bytes than the value has
+/// cannot match anywhere in it, so its matchers are never called: most
+/// values (short ids, words, numbers) then cost this pass and little else.
+struct Shape {
+    len: usize,
+    digits: usize,
+    dots: usize,
+    colons: usize,
+}
+
+impl Shape {
+    fn of(t: &[u8]) -> Self {
+        let mut s = Shape {
+            len: t.len(),
+            digits: 0,
+            dots: 0,
+            colons: 0,
+        };
+        for &b in t {
+            s.digits += usize::from(b.is_ascii_digit());
+            s.dots += usize::from(b == b'.');
+            s.colons += usize::from(b == b':');
+        }
+        s
+    }
+
+    /// Whether the built-in in `slot` can match at all; the minimums are
+    /// those of its matcher in [`crate::redact::detect_scan`].
+    fn admits(&self, slot: usize) -> bool {
+        match slot {
+            JWT => self.dots >= 2,
+            AWS_KEY => self.len >= 20,
+            IBAN => self.len >= 15 && self.digits >= 2,
+            CARD => self.digits >= 13,
+            SSN => self.digits >= 9,
+            IPV6 => self.colons >= 2,
+            IPV4 => self.dots >= 3 && self.digits >= 4,
+            PHONE => self.digits >= 7,
+            GENERIC => self.len >= 20,
+            _ => true,
+        }
+    }
+}
+
 /// The one pass: at each byte that can begin a format, the matchers of the
 /// detectors that are on, each window confirmed before it is kept.
 fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
+    let shape = Shape::of(t);
+    let mut on = *on;
+    for (slot, o) in on.iter_mut().enumerate() {
+        *o = *o && shape.admits(slot);
+    }
+    if !on.iter().any(|o| *o) {
+        return Vec::new();
+    }
+    // Credential shapes found at a word are 24+ bytes, AWS secrets 40.
+    let (word_creds, aws_secrets) = (shape.len >= 24, shape.len >= 40);
     let is_on = |slot: usize| on.get(slot).copied().unwrap_or(false);
     let mut out: Vec<Candidate> = Vec::new();
     let mut push = |slot: usize, start: usize, end: usize, label: &'static str| {
@@ -371,13 +427,13 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
                     }
                 }
             }
-            if let Some(end) = creds::aws_secret(t, i) {
+            if let Some(end) = aws_secrets.then(|| creds::aws_secret(t, i)).flatten() {
                 if *aws_context.get_or_insert_with(|| creds::aws_context(t)) {
                     push(CREDENTIAL, i, end, "credential:aws_secret");
                 }
             }
             if b.is_ascii_alphanumeric() && !p.is_some_and(|c| c.is_ascii_alphanumeric()) {
-                if let Some((end, label)) = creds::at_word(t, i) {
+                if let Some((end, label)) = word_creds.then(|| creds::at_word(t, i)).flatten() {
                     push(CREDENTIAL, i, end, label);
                 }
             } else if let Some((s, end, label)) = creds::at_punct(t, i) {

@@ -79,7 +79,25 @@ pub fn is_tracestate_text(b: u8) -> bool {
 /// like `[REDACTED:email]` stay readable. `/`, `?`, `#`, `&`, `=`, `+`,
 /// space and non-ASCII are encoded.
 pub fn is_url_safe(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$'()*,;:@[]".contains(&b)
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b','
+                | b';'
+                | b':'
+                | b'@'
+                | b'['
+                | b']'
+        )
 }
 
 #[cfg(test)]
