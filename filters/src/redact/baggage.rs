@@ -17,6 +17,7 @@ use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// W3C limits over all `baggage` fields together.
@@ -193,14 +194,14 @@ impl BaggagePolicy {
         // Whitespace and empty list members count against the byte limit
         // too: over it, even an unchanged list is re-serialized compactly.
         let mut changed = bag.invalid > 0 || bag.bytes > MAX_BYTES;
-        let mut out: Vec<String> = Vec::with_capacity(bag.members.len());
+        let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(bag.members.len());
         for m in &bag.members {
             match self.decide(&m.key, &m.value, r) {
-                Decision::Keep => out.push(m.raw.clone()),
+                Decision::Keep => out.push(Cow::Borrowed(&m.raw)),
                 Decision::Drop => changed = true,
                 Decision::Value(v) => {
                     changed = true;
-                    out.push(serialize(&m.key, &v, &m.props));
+                    out.push(Cow::Owned(serialize(&m.key, &v, &m.props)));
                 }
             }
         }
@@ -239,7 +240,7 @@ impl BaggagePolicy {
 
     fn decide(&self, key: &str, value: &str, r: &mut Redactor<'_>) -> Decision {
         // Keys are usually lowercase already: copy only when one is not.
-        let lower: std::borrow::Cow<'_, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        let lower: Cow<'_, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
             key.to_ascii_lowercase().into()
         } else {
             key.into()
@@ -368,7 +369,14 @@ fn parse_member(bytes: &[u8]) -> Option<Member> {
     let (key, value) = parts.next()?.split_once('=')?;
     let key = token_str(key)?;
     let value = octets(value)?;
-    let decoded = pct::decode(value.as_bytes(), false, true)?;
+    // Most values have no escapes: then the text is the value.
+    let value = if value.contains('%') {
+        let decoded = pct::decode(value.as_bytes(), false, true)?;
+        String::from_utf8(decoded)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    } else {
+        value.to_string()
+    };
     let mut props = Vec::new();
     for p in parts {
         props.push(match p.split_once('=') {
@@ -379,7 +387,7 @@ fn parse_member(bytes: &[u8]) -> Option<Member> {
     Some(Member {
         raw: text.to_string(),
         key: key.to_string(),
-        value: String::from_utf8_lossy(&decoded).into_owned(),
+        value,
         props,
     })
 }
@@ -406,7 +414,10 @@ fn trim_ows(b: &[u8]) -> &[u8] {
 }
 
 fn serialize(key: &str, value: &str, props: &[String]) -> String {
-    let mut out = format!("{key}={}", pct::encode(value, pct::is_baggage_octet));
+    let mut out = String::with_capacity(key.len() + value.len() + 8);
+    out.push_str(key);
+    out.push('=');
+    pct::encode_into(&mut out, value, pct::is_baggage_octet);
     for p in props {
         out.push(';');
         out.push_str(p);
@@ -416,7 +427,7 @@ fn serialize(key: &str, value: &str, props: &[String]) -> String {
 
 /// How many leading members fit in 64 members and 8192 bytes (with the
 /// `,` separators).
-fn within_limits(members: &[String]) -> usize {
+fn within_limits(members: &[Cow<'_, str>]) -> usize {
     let mut bytes = 0;
     for (i, m) in members.iter().enumerate() {
         bytes += m.len() + usize::from(i > 0);

@@ -154,7 +154,9 @@ impl HeaderPolicy {
         };
         remove.extend(set.concat().iter().map(|s| s.to_string()));
         remove_prefixes.extend(prefixes.iter().map(|s| s.to_string()));
-        remove.sort_unstable();
+        // Sorted by length first: `removes` runs for every header, and most
+        // lookups then end on a length compare.
+        remove.sort_unstable_by(|a, b| by_len(a).cmp(&by_len(b)));
         remove.dedup();
         let mut remove_regex = Vec::with_capacity(cfg.remove_regex.len());
         for (i, re) in cfg.remove_regex.iter().enumerate() {
@@ -210,7 +212,7 @@ impl HeaderPolicy {
     /// `name` (lowercase).
     pub fn removes(&self, name: &str) -> bool {
         self.remove
-            .binary_search_by(|n| n.as_str().cmp(name))
+            .binary_search_by(|n| by_len(n).cmp(&by_len(name)))
             .is_ok()
             || self
                 .remove_prefixes
@@ -283,11 +285,14 @@ impl HeaderPolicy {
             } else {
                 Cow::Borrowed(name)
             };
+            if lower.starts_with(':') || self.untouched(&lower) {
+                continue;
+            }
             let first = !headers
                 .iter()
                 .take(i)
                 .any(|(n, _)| n.eq_ignore_ascii_case(&lower));
-            if lower.starts_with(':') || !first || self.untouched(&lower) {
+            if !first {
                 continue;
             }
             let values: Vec<&[u8]> = headers
@@ -347,17 +352,17 @@ impl HeaderPolicy {
             return metadata::scan(name, values, r, removed);
         }
         let mut changed = false;
-        let mut kept: Vec<Vec<u8>> = Vec::with_capacity(values.len());
+        let mut kept: Vec<Cow<'_, [u8]>> = Vec::with_capacity(values.len());
         for v in values {
             match r.scan_raw(&String::from_utf8_lossy(v), pct::is_header_text) {
-                ScanOutcome::Clean => kept.push(v.to_vec()),
+                ScanOutcome::Clean => kept.push(Cow::Borrowed(v)),
                 ScanOutcome::Remove => {
                     changed = true;
                     r.count(removed, 1);
                 }
                 ScanOutcome::Replace(s) => {
                     changed = true;
-                    kept.push(s.into_bytes());
+                    kept.push(Cow::Owned(s.into_bytes()));
                 }
             }
         }
@@ -367,6 +372,11 @@ impl HeaderPolicy {
             (true, false) => Some(HeaderOp::Set(name.to_string(), kept.join(&b","[..]))),
         }
     }
+}
+
+/// The order of the removal list: length, then bytes.
+fn by_len(name: &str) -> (usize, &str) {
+    (name.len(), name)
 }
 
 /// Validates a list of header names (or prefixes), lowercased.

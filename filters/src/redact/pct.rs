@@ -1,6 +1,8 @@
 //! Percent-encoding shared by baggage (W3C), legacy baggage headers and URL
 //! sanitization. Decoding works on bytes because clients send anything.
 
+use std::borrow::Cow;
+
 /// Decodes `%XX` escapes. Malformed escapes are kept literally (URLs are
 /// forgiving); `plus_as_space` applies `application/x-www-form-urlencoded`
 /// rules for query strings. Returns `None` when a malformed escape is found
@@ -29,8 +31,18 @@ pub fn decode(raw: &[u8], plus_as_space: bool, strict: bool) -> Option<Vec<u8>> 
 
 /// [`decode`] then UTF-8 with invalid sequences replaced by U+FFFD.
 pub fn decode_lossy(raw: &[u8], plus_as_space: bool) -> String {
-    let bytes = decode(raw, plus_as_space, false).unwrap_or_default();
-    String::from_utf8_lossy(&bytes).into_owned()
+    decode_cow(raw, plus_as_space).into_owned()
+}
+
+/// [`decode_lossy`] that borrows `raw` when nothing needs decoding or
+/// replacing: the common case on the request path, where a copy per
+/// segment, parameter and member adds up.
+pub fn decode_cow(raw: &[u8], plus_as_space: bool) -> Cow<'_, str> {
+    if raw.contains(&b'%') || (plus_as_space && raw.contains(&b'+')) {
+        let bytes = decode(raw, plus_as_space, false).unwrap_or_default();
+        return Cow::Owned(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    String::from_utf8_lossy(raw)
 }
 
 fn hex(b: &u8) -> Option<u8> {
@@ -44,8 +56,15 @@ fn hex(b: &u8) -> Option<u8> {
 
 /// Encodes every byte of `s` for which `safe` is false, plus `%` itself.
 pub fn encode(s: &str, safe: fn(u8) -> bool) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(s.len());
+    encode_into(&mut out, s, safe);
+    out
+}
+
+/// [`encode`], appending to `out` (one buffer for a whole URL or list).
+pub fn encode_into(out: &mut String, s: &str, safe: fn(u8) -> bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(s.len());
     for &b in s.as_bytes() {
         if b != b'%' && safe(b) {
             out.push(char::from(b));
@@ -56,7 +75,6 @@ pub fn encode(s: &str, safe: fn(u8) -> bool) -> String {
             }
         }
     }
-    out
 }
 
 /// W3C baggage `baggage-octet`: `%x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E`.

@@ -15,6 +15,7 @@ use crate::redact::token;
 use crate::redact::{Redactor, ScanOutcome, REDACTED};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Query parameters whose values OpenTelemetry says to replace with
@@ -304,7 +305,7 @@ impl UrlPolicy {
             .split(|&b| b == b'&')
             .filter(|piece| {
                 let name = piece.split(|&b| b == b'=').next().unwrap_or_default();
-                let name = pct::decode_lossy(name, true);
+                let name = pct::decode_cow(name, true);
                 let drop = self
                     .forward_remove
                     .iter()
@@ -324,37 +325,42 @@ impl UrlPolicy {
         Some((out, removed))
     }
 
-    /// (`http.route`, `url.path`)
+    /// (`http.route`, `url.path`), each built in one string: segments are
+    /// borrowed unless a rule rewrites them.
     fn path(&self, path: &str, r: &mut Redactor<'_>) -> (Option<String>, String) {
         let Some(stripped) = path.strip_prefix('/') else {
             return (None, path.to_string());
         };
         let segs: Vec<&str> = stripped.split('/').collect();
+        let mut out = String::with_capacity(path.len() + 16);
         if let Some(t) = self.templates.iter().find(|t| t.matches(&segs)) {
-            let mut out = Vec::with_capacity(segs.len());
             for (seg, raw) in t.segs.iter().zip(&segs) {
-                out.push(match seg {
-                    Seg::Literal(_) | Seg::Param(PathAct::Keep) => raw.to_string(),
-                    Seg::Param(PathAct::Redact) => REDACTED.to_string(),
-                    Seg::Param(PathAct::Tokenize(ns)) => {
-                        r.token(ns, pct::decode_lossy(raw.as_bytes(), false).as_bytes())
-                    }
-                });
+                out.push('/');
+                match seg {
+                    Seg::Literal(_) | Seg::Param(PathAct::Keep) => out.push_str(raw),
+                    Seg::Param(PathAct::Redact) => out.push_str(REDACTED),
+                    Seg::Param(PathAct::Tokenize(ns)) => out.push_str(
+                        &r.token(ns, pct::decode_cow(raw.as_bytes(), false).as_bytes()),
+                    ),
+                }
             }
-            return (Some(t.text.clone()), format!("/{}", out.join("/")));
+            return (Some(t.text.clone()), out);
         }
-        let mut route = Vec::with_capacity(segs.len());
-        let mut out = Vec::with_capacity(segs.len());
+        let mut route = self
+            .auto_ids
+            .as_ref()
+            .map(|_| String::with_capacity(path.len()));
         for raw in segs {
-            let decoded = pct::decode_lossy(raw.as_bytes(), false);
+            let decoded = pct::decode_cow(raw.as_bytes(), false);
             let scanned = match &self.auto_ids {
-                Some(act) if is_id(&decoded) => Some(id_segment(act, &decoded, r)),
+                Some(act) if is_id(&decoded) => Some(("{id}", id_path(act, &decoded, r))),
                 _ if self.scan && !raw.is_empty() => match r.scan_for_span(&decoded) {
                     ScanOutcome::Clean => None,
-                    ScanOutcome::Remove => Some(("{redacted}".to_string(), REDACTED.to_string())),
-                    ScanOutcome::Replace(v) => {
-                        Some(("{redacted}".to_string(), pct::encode(&v, pct::is_url_safe)))
-                    }
+                    ScanOutcome::Remove => Some(("{redacted}", Cow::Borrowed(REDACTED))),
+                    ScanOutcome::Replace(v) => Some((
+                        "{redacted}",
+                        Cow::Owned(pct::encode(&v, pct::is_url_safe)),
+                    )),
                 },
                 _ => None,
             };
@@ -363,58 +369,76 @@ impl UrlPolicy {
             let (rseg, pseg) = match (scanned, &self.auto_ids) {
                 (Some(seg), _) => seg,
                 (None, Some(act)) if !raw.is_empty() && !is_plain_word(&decoded) => {
-                    id_segment(act, &decoded, r)
+                    ("{id}", id_path(act, &decoded, r))
                 }
-                (None, _) => (raw.to_string(), raw.to_string()),
+                (None, _) => (raw, Cow::Borrowed(raw)),
             };
-            route.push(rseg);
-            out.push(pseg);
+            if let Some(route) = &mut route {
+                route.push('/');
+                route.push_str(rseg);
+            }
+            out.push('/');
+            out.push_str(&pseg);
         }
-        let route = self
-            .auto_ids
-            .as_ref()
-            .map(|_| format!("/{}", route.join("/")));
-        (route, format!("/{}", out.join("/")))
+        (route, out)
     }
 
     /// `url.query`: per-parameter actions, then detectors on kept values.
     fn query(&self, q: &str, r: &mut Redactor<'_>) -> Option<String> {
-        let mut out: Vec<String> = Vec::new();
+        let mut out = String::with_capacity(q.len() + 16);
+        let mut pieces = 0;
+        // Starts one output parameter: `&` between parameters.
+        let mut next = |out: &mut String| {
+            if pieces > 0 {
+                out.push('&');
+            }
+            pieces += 1;
+        };
         for piece in q.split('&').filter(|p| !p.is_empty()) {
             let (raw_name, raw_value) = match piece.split_once('=') {
                 Some((n, v)) => (n, Some(v)),
                 None => (piece, None),
             };
-            let name = pct::decode_lossy(raw_name.as_bytes(), true);
+            let name = pct::decode_cow(raw_name.as_bytes(), true);
             let act = self
                 .query
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(&name))
                 .map_or(&self.query_default, |(_, a)| a);
-            let value = raw_value.map(|v| pct::decode_lossy(v.as_bytes(), true));
             match act {
                 QAct::Drop => {}
-                QAct::Redact => out.push(format!("{raw_name}={REDACTED}")),
+                QAct::Redact => {
+                    next(&mut out);
+                    out.extend([raw_name, "=", REDACTED]);
+                }
                 QAct::Tokenize(ns) => {
                     let ns = ns.as_deref().unwrap_or(&name);
+                    let value = raw_value.map(|v| pct::decode_cow(v.as_bytes(), true));
                     let token = r.token(ns, value.as_deref().unwrap_or_default().as_bytes());
-                    out.push(format!("{raw_name}={token}"));
+                    next(&mut out);
+                    out.extend([raw_name, "=", &token]);
                 }
-                QAct::Keep if !self.scan => out.push(piece.to_string()),
+                QAct::Keep if !self.scan => {
+                    next(&mut out);
+                    out.push_str(piece);
+                }
                 QAct::Keep => match scan_query_text(raw_value.unwrap_or(raw_name), r) {
-                    ScanOutcome::Clean => out.push(piece.to_string()),
+                    ScanOutcome::Clean => {
+                        next(&mut out);
+                        out.push_str(piece);
+                    }
                     ScanOutcome::Remove => {}
                     ScanOutcome::Replace(v) => {
-                        let v = pct::encode(&v, pct::is_url_safe);
-                        out.push(match raw_value {
-                            Some(_) => format!("{raw_name}={v}"),
-                            None => v,
-                        });
+                        next(&mut out);
+                        if raw_value.is_some() {
+                            out.extend([raw_name, "="]);
+                        }
+                        pct::encode_into(&mut out, &v, pct::is_url_safe);
                     }
                 },
             }
         }
-        (!out.is_empty()).then(|| out.join("&"))
+        (pieces > 0).then_some(out)
     }
 }
 
@@ -529,13 +553,13 @@ fn is_scheme(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
 }
 
-/// `{id}` in the route; `REDACTED` or the token in `url.path`.
-fn id_segment(act: &PathAct, decoded: &str, r: &mut Redactor<'_>) -> (String, String) {
-    let path = match act {
-        PathAct::Tokenize(ns) => r.token(ns, decoded.as_bytes()),
-        PathAct::Keep | PathAct::Redact => REDACTED.to_string(),
-    };
-    ("{id}".to_string(), path)
+/// An id segment's text in `url.path` (the route gets `{id}`): `REDACTED`
+/// or the token.
+fn id_path(act: &PathAct, decoded: &str, r: &mut Redactor<'_>) -> Cow<'static, str> {
+    match act {
+        PathAct::Tokenize(ns) => Cow::Owned(r.token(ns, decoded.as_bytes())),
+        PathAct::Keep | PathAct::Redact => Cow::Borrowed(REDACTED),
+    }
 }
 
 /// A segment an automatic route may keep: 1 to 32 of `a-z 0-9 - _ .`

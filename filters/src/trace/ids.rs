@@ -22,6 +22,12 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Lowercase hex, the only spelling W3C and B3 allow on the wire.
 pub fn to_hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+/// [`to_hex`], appending to `out`: headers are built in one buffer.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
     for b in bytes {
         for nibble in [b >> 4, b & 0x0f] {
             if let Some(&c) = HEX.get(usize::from(nibble)) {
@@ -29,7 +35,6 @@ pub fn to_hex(bytes: &[u8]) -> String {
             }
         }
     }
-    out
 }
 
 /// One lowercase hex digit; uppercase is invalid in every format we read.

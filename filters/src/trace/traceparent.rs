@@ -75,13 +75,14 @@ impl TraceParent {
     /// Version `00`, the highest this implementation knows, with unknown
     /// flag bits cleared.
     pub fn to_header(&self) -> Vec<u8> {
-        format!(
-            "00-{}-{}-{}",
-            ids::to_hex(&self.trace_id),
-            ids::to_hex(&self.parent_id),
-            ids::to_hex(&[self.flags & KNOWN_FLAGS])
-        )
-        .into_bytes()
+        let mut out = String::with_capacity(55);
+        out.push_str("00-");
+        ids::push_hex(&mut out, &self.trace_id);
+        out.push('-');
+        ids::push_hex(&mut out, &self.parent_id);
+        out.push('-');
+        ids::push_hex(&mut out, &[self.flags & KNOWN_FLAGS]);
+        out.into_bytes()
     }
 }
 

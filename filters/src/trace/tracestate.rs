@@ -105,7 +105,8 @@ impl TraceState {
 
     /// A single field, members joined by `,` without optional whitespace.
     pub fn to_header(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let len = self.members.iter().map(|(k, v)| k.len() + v.len() + 2);
+        let mut out = Vec::with_capacity(len.sum());
         for (i, (k, v)) in self.members.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
