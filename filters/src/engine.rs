@@ -296,7 +296,7 @@ impl Engine {
         input: &RequestInput<'_>,
         entropy: &mut dyn Entropy,
     ) -> RequestOutcome {
-        let mut metrics = Metrics::default();
+        let mut metrics = Metrics::with_capacity(16);
         metrics.add(Metric::Requests, 1);
         let direction = self.direction(input.properties);
         let (policy, selected) = self.policies.select(input, direction, &mut metrics);
@@ -317,6 +317,7 @@ impl Engine {
             policy
                 .trace
                 .apply(input.headers, direction, input.now_ns, entropy, &mut r);
+        ops.reserve(trace_ops.len() + 16);
         ops.extend(trace_ops);
         mark(&mut hits, Carrier::TraceContext, &mut r);
         let header_ops =

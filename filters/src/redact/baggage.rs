@@ -317,6 +317,10 @@ impl Baggage {
             }
         }
         bag.bytes = joined.len();
+        if bag.present {
+            let commas = joined.iter().filter(|&&b| b == b',').count();
+            bag.members.reserve(commas + 1);
+        }
         for piece in joined.split(|&b| b == b',') {
             let piece = trim_ows(piece);
             if piece.is_empty() {

@@ -278,7 +278,7 @@ impl HeaderPolicy {
         removed: Metric,
     ) -> Vec<HeaderOp> {
         let mut ops = Vec::new();
-        for (i, (name, _)) in headers.iter().enumerate() {
+        for (i, (name, value)) in headers.iter().enumerate() {
             // Envoy hands over lowercase names; only copy when one is not.
             let lower: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
                 Cow::Owned(name.to_ascii_lowercase())
@@ -295,11 +295,14 @@ impl HeaderPolicy {
             if !first {
                 continue;
             }
-            let values: Vec<&[u8]> = headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(&lower))
-                .map(|(_, v)| *v)
-                .collect();
+            let same = |(n, _): &&Header| n.eq_ignore_ascii_case(&lower);
+            let later = headers.get(i + 1..).unwrap_or_default();
+            // A name sent once (the usual case) needs no list of values.
+            let values: Cow<'_, [&[u8]]> = if later.iter().any(|h| same(&h)) {
+                Cow::Owned(headers.iter().filter(same).map(|(_, v)| *v).collect())
+            } else {
+                Cow::Borrowed(std::slice::from_ref(value))
+            };
             if let Some(op) = self.decide(&lower, &values, r, removed) {
                 ops.push(op);
             }

@@ -128,9 +128,10 @@ impl SpanRecord {
         facts: &SpanFacts,
         identities: &Identities,
     ) -> Self {
+        let method = facts.method.as_str();
         let name = match &facts.route {
-            Some(route) => format!("{} {}", facts.method.as_str(), route.as_str()),
-            None => facts.method.as_str().to_string(),
+            Some(route) => [method, " ", route.as_str()].concat(),
+            None => method.to_string(),
         };
         let mut attributes: Vec<(&'static str, AttrValue)> = Vec::with_capacity(20);
         let mut s = |k: &'static str, v: &str| attributes.push((k, AttrValue::Str(v.to_string())));
