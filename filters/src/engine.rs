@@ -344,7 +344,7 @@ impl Engine {
         mark(&mut hits, Carrier::Url, &mut r);
         let user_agent = match first(input.headers, "user-agent") {
             raw if raw.is_empty() || !for_span => None,
-            raw => r.clean(&String::from_utf8_lossy(raw)),
+            raw => r.clean(&crate::http::lossy(raw)),
         };
         let grpc = for_span
             .then(|| span::rpc::recognize(input.headers, input.properties, &mut r))

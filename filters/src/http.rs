@@ -4,6 +4,7 @@
 
 use crate::error::ConfigError;
 use crate::host::Properties;
+use std::borrow::Cow;
 
 /// One header as the host hands it over: a (lowercase) name and raw value
 /// bytes, borrowed from the host's buffer so values no rule touches are never
@@ -29,6 +30,17 @@ pub enum HeaderOp {
     Remove(String),
     /// Replace every field with this name by one field with this value.
     Set(String, Vec<u8>),
+}
+
+/// Header bytes as text, invalid UTF-8 replaced by U+FFFD. Valid input is
+/// borrowed after one fast check: std's lossy conversion walks the bytes
+/// chunk by chunk even when they are valid, and this runs on every value
+/// the filter reads as text.
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Every value of a header, in order: the host's list keeps repeated fields

@@ -4,7 +4,7 @@
 
 use crate::error::join;
 use crate::error::ConfigError;
-use crate::http::{header_name, Header, HeaderOp};
+use crate::http::{self, header_name, Header, HeaderOp};
 use crate::metrics::Metric;
 use crate::redact::metadata;
 use crate::redact::pct;
@@ -357,7 +357,7 @@ impl HeaderPolicy {
         let mut changed = false;
         let mut kept: Vec<Cow<'_, [u8]>> = Vec::with_capacity(values.len());
         for v in values {
-            match r.scan_raw(&String::from_utf8_lossy(v), pct::is_header_text) {
+            match r.scan_raw(&http::lossy(v), pct::is_header_text) {
                 ScanOutcome::Clean => kept.push(Cow::Borrowed(v)),
                 ScanOutcome::Remove => {
                     changed = true;

@@ -40,9 +40,9 @@ pub fn decode_lossy(raw: &[u8], plus_as_space: bool) -> String {
 pub fn decode_cow(raw: &[u8], plus_as_space: bool) -> Cow<'_, str> {
     if raw.contains(&b'%') || (plus_as_space && raw.contains(&b'+')) {
         let bytes = decode(raw, plus_as_space, false).unwrap_or_default();
-        return Cow::Owned(String::from_utf8_lossy(&bytes).into_owned());
+        return Cow::Owned(crate::http::lossy(&bytes).into_owned());
     }
-    String::from_utf8_lossy(raw)
+    crate::http::lossy(raw)
 }
 
 fn hex(b: &u8) -> Option<u8> {

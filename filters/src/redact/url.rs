@@ -271,7 +271,7 @@ impl UrlPolicy {
         if !for_span {
             return (None, op);
         }
-        let target = String::from_utf8_lossy(target);
+        let target = crate::http::lossy(target);
         let target = target.split('#').next().unwrap_or_default();
         // Absolute-form targets carry a scheme and authority (perhaps with
         // credentials): spans get only the path and query, never `url.full`.

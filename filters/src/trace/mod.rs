@@ -280,9 +280,9 @@ impl TracePolicy {
     ) -> Option<TraceContext> {
         let metrics = r.metrics();
         let incoming = extract(headers, metrics);
-        let avoid: Vec<SpanId> = incoming.iter().map(|i| i.span_id).collect();
+        let avoid = incoming.map(|i| i.span_id);
         let continued = incoming.filter(|_| !self.restart);
-        let ids = ids::random_id::<8>(entropy, &avoid).and_then(|span_id| match continued {
+        let ids = ids::random_id::<8>(entropy, avoid.as_slice()).and_then(|span_id| match continued {
             Some(inc) => Some((inc.trace_id, span_id)),
             // X-Ray rejects a Root whose first 8 hex digits are not a recent
             // epoch; the right-most 12 bytes stay random.
@@ -331,7 +331,7 @@ impl TracePolicy {
                     let ts = self.trace_state(headers, continues_w3c, &span_id, r);
                     if !ts.is_empty() {
                         let value = ts.to_header();
-                        trace_state = Some(String::from_utf8_lossy(&value).into_owned());
+                        trace_state = Some(http::lossy(&value).into_owned());
                         ops.push(HeaderOp::Set(TRACESTATE.into(), value));
                     } else if http::has(headers, TRACESTATE) {
                         // Never forward an empty tracestate.

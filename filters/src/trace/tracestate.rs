@@ -130,8 +130,8 @@ fn parse_member(member: &[u8]) -> Option<(String, String)> {
     }
     // Both are ASCII by now.
     Some((
-        String::from_utf8_lossy(key).into_owned(),
-        String::from_utf8_lossy(value).into_owned(),
+        crate::http::lossy(key).into_owned(),
+        crate::http::lossy(value).into_owned(),
     ))
 }
 
