@@ -339,9 +339,8 @@ impl UrlPolicy {
                 match seg {
                     Seg::Literal(_) | Seg::Param(PathAct::Keep) => out.push_str(raw),
                     Seg::Param(PathAct::Redact) => out.push_str(REDACTED),
-                    Seg::Param(PathAct::Tokenize(ns)) => out.push_str(
-                        &r.token(ns, pct::decode_cow(raw.as_bytes(), false).as_bytes()),
-                    ),
+                    Seg::Param(PathAct::Tokenize(ns)) => out
+                        .push_str(&r.token(ns, pct::decode_cow(raw.as_bytes(), false).as_bytes())),
                 }
             }
             return (Some(t.text.clone()), out);
@@ -357,10 +356,9 @@ impl UrlPolicy {
                 _ if self.scan && !raw.is_empty() => match r.scan_for_span(&decoded) {
                     ScanOutcome::Clean => None,
                     ScanOutcome::Remove => Some(("{redacted}", Cow::Borrowed(REDACTED))),
-                    ScanOutcome::Replace(v) => Some((
-                        "{redacted}",
-                        Cow::Owned(pct::encode(&v, pct::is_url_safe)),
-                    )),
+                    ScanOutcome::Replace(v) => {
+                        Some(("{redacted}", Cow::Owned(pct::encode(&v, pct::is_url_safe))))
+                    }
                 },
                 _ => None,
             };

@@ -282,15 +282,17 @@ impl TracePolicy {
         let incoming = extract(headers, metrics);
         let avoid = incoming.map(|i| i.span_id);
         let continued = incoming.filter(|_| !self.restart);
-        let ids = ids::random_id::<8>(entropy, avoid.as_slice()).and_then(|span_id| match continued {
-            Some(inc) => Some((inc.trace_id, span_id)),
-            // X-Ray rejects a Root whose first 8 hex digits are not a recent
-            // epoch; the right-most 12 bytes stay random.
-            None if self.propagation.contains(&PropagationFormat::Xray) => {
-                ids::random_id::<16>(entropy, &[]).map(|t| (xray::with_epoch(t, now_ns), span_id))
-            }
-            None => ids::random_id::<16>(entropy, &[]).map(|t| (t, span_id)),
-        });
+        let ids =
+            ids::random_id::<8>(entropy, avoid.as_slice()).and_then(|span_id| match continued {
+                Some(inc) => Some((inc.trace_id, span_id)),
+                // X-Ray rejects a Root whose first 8 hex digits are not a recent
+                // epoch; the right-most 12 bytes stay random.
+                None if self.propagation.contains(&PropagationFormat::Xray) => {
+                    ids::random_id::<16>(entropy, &[])
+                        .map(|t| (xray::with_epoch(t, now_ns), span_id))
+                }
+                None => ids::random_id::<16>(entropy, &[]).map(|t| (t, span_id)),
+            });
         let Some((trace_id, span_id)) = ids else {
             // Leave the request as it came rather than send guessable ids.
             metrics.add(Metric::IdGenerationFailures, 1);
