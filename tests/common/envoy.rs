@@ -128,10 +128,11 @@ impl Envoy {
             plugins: Vec::new(),
             env: Vec::new(),
             cpus: None,
+            workers: 1,
         }
     }
 
-    fn launch(config: &str, env: &[(&str, &str)], cpus: Option<&str>) -> Started {
+    fn launch(config: &str, env: &[(&str, &str)], cpus: Option<&str>, workers: u32) -> Started {
         let dir = scratch_dir();
         let cfg = dir.join("envoy.yaml");
         fs::write(&cfg, config).unwrap();
@@ -148,7 +149,9 @@ impl Envoy {
         };
         cmd.arg("-c")
             .arg(&cfg)
-            .args(["--concurrency", "1", "--disable-hot-restart", "-l", "info"])
+            .arg("--concurrency")
+            .arg(workers.to_string())
+            .args(["--disable-hot-restart", "-l", "info"])
             .arg("--admin-address-path")
             .arg(&admin_file)
             .stdin(Stdio::null())
@@ -384,6 +387,7 @@ pub struct Builder {
     plugins: Vec<Plugin>,
     env: Vec<(String, String)>,
     cpus: Option<String>,
+    workers: u32,
 }
 
 impl Builder {
@@ -422,6 +426,13 @@ impl Builder {
         self
     }
 
+    /// Worker threads (`--concurrency`, 1 unless set): the bench's memory
+    /// soak uses every core to get its 1M requests through sooner.
+    pub fn workers(mut self, n: u32) -> Builder {
+        self.workers = n;
+        self
+    }
+
     /// The rendered configuration.
     pub fn render(&self) -> String {
         let text = fs::read_to_string(repo_root().join("envoy").join(&self.template)).unwrap();
@@ -442,7 +453,7 @@ impl Builder {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        Envoy::launch(&self.render(), &env, self.cpus.as_deref())
+        Envoy::launch(&self.render(), &env, self.cpus.as_deref(), self.workers)
     }
 
     /// Starts Envoy and panics unless it becomes ready.
