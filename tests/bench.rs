@@ -73,13 +73,14 @@ const WASM_LIMIT_BYTES: u64 = 400_000;
 /// and the wasm linear memory not at all.
 const FLAT_RSS_KIB: i64 = 2048;
 /// Soak workers per CPU. Each worker has its own VM, and a VM's export
-/// queue (a VecDeque: its buffer doubles and never shrinks) peaks at that
-/// VM's requests per second times the longest wait for an export slot. With
-/// one worker per CPU, each VM ran at about 6,000 requests/s and on a busy
-/// machine its linear memory stepped up after the warm-up (+640 KiB, twice
-/// in a row); four per CPU keep each VM near the 2,000/s of the old
-/// one-worker soak, which stayed at +0, and serve no fewer requests per
-/// second.
+/// queue (a VecDeque, whose buffer grows by doubling and is never shrunk)
+/// peaks at that VM's requests per second times the longest wait for a
+/// tick or an export slot. With one worker per CPU, each VM ran at about
+/// 6,000 requests/s and on a busy machine the linear memory stepped up
+/// after the warm-up in three runs out of three (+640 KiB and more), then
+/// stayed flat: a high-water mark, not a leak, but it fails "flat". Four per
+/// CPU keep each VM near the 2,000/s of the old one-worker soak (+0 KiB)
+/// and serve no fewer requests per second on 2 CPUs.
 const SOAK_WORKERS_PER_CPU: u32 = 4;
 /// After the soak's load stops: the policy's flush interval (1 s) and a
 /// margin, so the last batch is counted.
