@@ -306,14 +306,15 @@ impl Detectors {
             }
         }
         hits.sort_by_key(|h| h.start);
-        let mut merged: Vec<Hit<'_>> = Vec::with_capacity(hits.len());
-        for h in hits {
-            match merged.last_mut() {
-                Some(last) if h.start < last.end => last.end = last.end.max(h.end),
-                _ => merged.push(h),
+        // Overlapping neighbours merge into the earlier one, in place.
+        hits.dedup_by(|h, last| {
+            let overlaps = h.start < last.end;
+            if overlaps {
+                last.end = last.end.max(h.end);
             }
-        }
-        merged
+            overlaps
+        });
+        hits
     }
 }
 
@@ -412,11 +413,15 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
     while let Some(&b) = t.get(next) {
         let i = next;
         // Nothing begins inside a run of letters and digits: skip to its end.
-        next = if b.is_ascii_alphanumeric() {
+        let alnum = b.is_ascii_alphanumeric();
+        next = if alnum {
             scan::run(t, i, |c| c.is_ascii_alphanumeric())
         } else {
             i + 1
         };
+        if !alnum && !can_begin(b) {
+            continue;
+        }
         let p = prev(t, i);
         let word_start = is_word(b) && !p.is_some_and(is_word);
         if is_on(CREDENTIAL) {
@@ -440,7 +445,14 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
                 push(CREDENTIAL, s, end, label);
             }
         }
-        if is_on(JWT) && scan::is_b64url(b) && !p.is_some_and(|c| scan::is_b64url(c) || c == b'.') {
+        // A JWT's first segment ends at `.`: a run of letters and digits
+        // followed by anything but `.`, `-` or `_` cannot begin one.
+        let jwt_may = !alnum || matches!(t.get(next), Some(b'.' | b'-' | b'_'));
+        if is_on(JWT)
+            && jwt_may
+            && scan::is_b64url(b)
+            && !p.is_some_and(|c| scan::is_b64url(c) || c == b'.')
+        {
             if let Some(end) = scan::jwt(t, i) {
                 let after = t
                     .get(end)
@@ -537,6 +549,13 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
     out
 }
 
+/// Whether a byte that is not a letter or digit can begin any built-in
+/// format (`=` `-` `:` keyed credentials, `+` `/` `_` `-` base64 runs, `@`
+/// emails, `+` `(` phones); the pass skips every other such byte.
+fn can_begin(b: u8) -> bool {
+    matches!(b, b'=' | b'-' | b':' | b'+' | b'/' | b'_' | b'@' | b'(')
+}
+
 /// The configured action of a built-in detector (`tracesafe catalog` too).
 pub fn builtin_action(cfg: &DetectorsConfig, kind: DetectorKind) -> DetectorAction {
     match kind {
@@ -557,21 +576,29 @@ pub fn builtin_action(cfg: &DetectorsConfig, kind: DetectorKind) -> DetectorActi
 
 /// The mask for a hit: `[REDACTED:<label>]`, cards `[REDACTED:card:<last 4>]`.
 pub fn mask(hit: &Hit<'_>, text: &str) -> String {
+    let mut out = String::new();
+    push_mask(&mut out, hit, text);
+    out
+}
+
+/// [`mask`] appended to `out`, without a formatting pass or a temporary.
+pub fn push_mask(out: &mut String, hit: &Hit<'_>, text: &str) {
+    out.push_str("[REDACTED:");
     if hit.kind == DetectorKind::Card {
-        let digits: Vec<u8> = text
-            .as_bytes()
-            .get(hit.start..hit.end)
-            .unwrap_or_default()
-            .iter()
-            .copied()
-            .filter(u8::is_ascii_digit)
-            .collect();
-        let last4 = digits
-            .get(digits.len().saturating_sub(4)..)
-            .unwrap_or_default();
-        return format!("[REDACTED:card:{}]", String::from_utf8_lossy(last4));
+        out.push_str("card:");
+        let digits = || {
+            text.as_bytes()
+                .get(hit.start..hit.end)
+                .unwrap_or_default()
+                .iter()
+                .filter(|b| b.is_ascii_digit())
+        };
+        let skip = digits().count().saturating_sub(4);
+        digits().skip(skip).for_each(|b| out.push(char::from(*b)));
+    } else {
+        out.push_str(hit.label);
     }
-    format!("[REDACTED:{}]", hit.label)
+    out.push(']');
 }
 
 #[cfg(test)]
