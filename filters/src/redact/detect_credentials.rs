@@ -55,17 +55,17 @@ fn starts_with_ci(t: &[u8], i: usize, p: &[u8]) -> bool {
         .is_some_and(|w| w.eq_ignore_ascii_case(p))
 }
 
+/// A byte of a word-started credential shape (the longest shape alphabet).
+pub fn is_body(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'=' | b'+' | b'/' | b'~')
+}
+
 /// A credential starting at `i` (the start of a word): `(end, label)`.
-pub fn at_word(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
+/// `long` says whether the run of [`is_body`] bytes from `i` is 24+ bytes
+/// (every prefixed shape is); the caller knows it from one scan per run.
+pub fn at_word(t: &[u8], i: usize, long: bool) -> Option<(usize, &'static str)> {
     let first = *t.get(i)?;
-    // Every shape is 24+ bytes long: most words stop here.
-    let long = || {
-        run(t, i, |b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'=' | b'+' | b'/' | b'~')
-        }) - i
-            >= 24
-    };
-    if may_start(first) && long() {
+    if long && may_start(first) {
         for fmt in FORMATS.iter().filter(|f| f.prefix.first() == Some(&first)) {
             if t.get(i..i + fmt.prefix.len()) != Some(fmt.prefix) {
                 continue;

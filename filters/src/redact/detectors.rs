@@ -17,7 +17,7 @@ use crate::redact::detect_confirm::{
     confirm_card, confirm_ssn, credential, glued_before, jwt_header_has_alg, number, standalone,
 };
 use crate::redact::detect_credentials as creds;
-use crate::redact::detect_scan::{self as scan, is_word, prev};
+use crate::redact::detect_scan::{self as scan, is_word, prev, Shape};
 use crate::redact::token;
 use regex_lite::Regex;
 use schemars::JsonSchema;
@@ -343,58 +343,30 @@ const IPV4: usize = 8;
 const PHONE: usize = 9;
 const GENERIC: usize = 10;
 
-/// What a whole value holds, counted in one cheap pass before the matchers.
-/// A format needing more digits, dots, colons or bytes than the value has
-/// cannot match anywhere in it, so its matchers are never called: most
-/// values (short ids, words, numbers) then cost this pass and little else.
-struct Shape {
-    len: usize,
-    digits: usize,
-    dots: usize,
-    colons: usize,
-}
-
-impl Shape {
-    fn of(t: &[u8]) -> Self {
-        let mut s = Shape {
-            len: t.len(),
-            digits: 0,
-            dots: 0,
-            colons: 0,
-        };
-        for &b in t {
-            s.digits += usize::from(b.is_ascii_digit());
-            s.dots += usize::from(b == b'.');
-            s.colons += usize::from(b == b':');
-        }
-        s
-    }
-
-    /// Whether the built-in in `slot` can match at all; the minimums are
-    /// those of its matcher in [`crate::redact::detect_scan`].
-    fn admits(&self, slot: usize) -> bool {
-        match slot {
-            JWT => self.dots >= 2,
-            AWS_KEY => self.len >= 20,
-            IBAN => self.len >= 15 && self.digits >= 2,
-            CARD => self.digits >= 13,
-            SSN => self.digits >= 9,
-            IPV6 => self.colons >= 2,
-            IPV4 => self.dots >= 3 && self.digits >= 4,
-            PHONE => self.digits >= 7,
-            GENERIC => self.len >= 20,
-            _ => true,
-        }
+/// Whether the built-in in `slot` can match at all in a value of this
+/// shape; the minimums are those of its matcher in
+/// [`crate::redact::detect_scan`].
+fn admits(shape: &Shape, slot: usize) -> bool {
+    match slot {
+        JWT => shape.dots >= 2,
+        AWS_KEY => shape.len >= 20,
+        IBAN => shape.len >= 15 && shape.digits >= 2,
+        CARD => shape.digits >= 13,
+        SSN => shape.digits >= 9,
+        IPV6 => shape.colons >= 2,
+        IPV4 => shape.dots >= 3 && shape.digits >= 4,
+        PHONE => shape.digits >= 7,
+        GENERIC => shape.len >= 20,
+        _ => true,
     }
 }
-
 /// The one pass: at each byte that can begin a format, the matchers of the
 /// detectors that are on, each window confirmed before it is kept.
 fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
     let shape = Shape::of(t);
     let mut on = *on;
     for (slot, o) in on.iter_mut().enumerate() {
-        *o = *o && shape.admits(slot);
+        *o = *o && admits(&shape, slot);
     }
     if !on.iter().any(|o| *o) {
         return Vec::new();
@@ -407,6 +379,7 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
         out.push((slot, start, end, label));
     };
     let mut aws_context: Option<bool> = None;
+    let mut cred_run_end = 0;
     let mut email_floor = 0;
     let mut generic_until = 0;
     let mut next = 0;
@@ -419,7 +392,7 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
         } else {
             i + 1
         };
-        if !alnum && !can_begin(b) {
+        if !alnum && !scan::can_begin(b) {
             continue;
         }
         let p = prev(t, i);
@@ -438,7 +411,14 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
                 }
             }
             if b.is_ascii_alphanumeric() && !p.is_some_and(|c| c.is_ascii_alphanumeric()) {
-                if let Some((end, label)) = word_creds.then(|| creds::at_word(t, i)).flatten() {
+                // Every word start inside one run of credential bytes
+                // shares its end: find it once per run.
+                if word_creds && creds::may_start(b) && i >= cred_run_end {
+                    cred_run_end = scan::run(t, i, creds::is_body);
+                }
+                let long = word_creds && creds::may_start(b) && cred_run_end - i >= 24;
+                if let Some((end, label)) = word_creds.then(|| creds::at_word(t, i, long)).flatten()
+                {
                     push(CREDENTIAL, i, end, label);
                 }
             } else if let Some((s, end, label)) = creds::at_punct(t, i) {
@@ -547,13 +527,6 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
         }
     }
     out
-}
-
-/// Whether a byte that is not a letter or digit can begin any built-in
-/// format (`=` `-` `:` keyed credentials, `+` `/` `_` `-` base64 runs, `@`
-/// emails, `+` `(` phones); the pass skips every other such byte.
-fn can_begin(b: u8) -> bool {
-    matches!(b, b'=' | b'-' | b':' | b'+' | b'/' | b'_' | b'@' | b'(')
 }
 
 /// The configured action of a built-in detector (`tracesafe catalog` too).
