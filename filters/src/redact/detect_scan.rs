@@ -25,17 +25,15 @@ pub struct Shape {
 /// Lane bits per counted byte class: digits, dots and colons are summed in
 /// one add per byte, in 21-bit lanes of a `u64`.
 const LANE: u32 = 21;
-const LANES: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut d = b'0';
-    while d <= b'9' {
-        t[d as usize] = 1;
-        d += 1;
+
+fn lane(b: u8) -> u64 {
+    match b {
+        b'0'..=b'9' => 1,
+        b'.' => 1 << LANE,
+        b':' => 1 << (2 * LANE),
+        _ => 0,
     }
-    t[b'.' as usize] = 1 << LANE;
-    t[b':' as usize] = 1 << (2 * LANE);
-    t
-};
+}
 
 impl Shape {
     pub fn of(t: &[u8]) -> Self {
@@ -48,9 +46,7 @@ impl Shape {
         let mask = (1u64 << LANE) - 1;
         // A chunk's counts stay below 2^20, so no lane overflows.
         for chunk in t.chunks(1 << 20) {
-            let sum = chunk.iter().fold(0u64, |acc, b| {
-                acc + LANES.get(usize::from(*b)).copied().unwrap_or(0)
-            });
+            let sum = chunk.iter().fold(0u64, |acc, b| acc + lane(*b));
             s.digits += (sum & mask) as usize;
             s.dots += ((sum >> LANE) & mask) as usize;
             s.colons += (sum >> (2 * LANE)) as usize;
