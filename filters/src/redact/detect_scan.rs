@@ -26,7 +26,7 @@ pub struct Shape {
 /// one add per byte, in 21-bit lanes of a `u64`.
 const LANE: u32 = 21;
 
-fn lane(b: u8) -> u64 {
+const fn lane(b: u8) -> u64 {
     match b {
         b'0'..=b'9' => 1,
         b'.' => 1 << LANE,
@@ -34,6 +34,19 @@ fn lane(b: u8) -> u64 {
         _ => 0,
     }
 }
+
+/// [`lane`] of every byte, looked up instead of matched per byte.
+const LANES: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut rest: &mut [u64] = &mut t;
+    let mut b: u8 = 0;
+    while let Some((slot, tail)) = rest.split_first_mut() {
+        *slot = lane(b);
+        b = b.wrapping_add(1);
+        rest = tail;
+    }
+    t
+};
 
 impl Shape {
     pub fn of(t: &[u8]) -> Self {
@@ -46,7 +59,9 @@ impl Shape {
         let mask = (1u64 << LANE) - 1;
         // A chunk's counts stay below 2^20, so no lane overflows.
         for chunk in t.chunks(1 << 20) {
-            let sum = chunk.iter().fold(0u64, |acc, b| acc + lane(*b));
+            let sum = chunk.iter().fold(0u64, |acc, b| {
+                acc + LANES.get(usize::from(*b)).copied().unwrap_or(0)
+            });
             s.digits += (sum & mask) as usize;
             s.dots += ((sum >> LANE) & mask) as usize;
             s.colons += (sum >> (2 * LANE)) as usize;
