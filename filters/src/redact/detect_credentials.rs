@@ -55,14 +55,16 @@ fn starts_with_ci(t: &[u8], i: usize, p: &[u8]) -> bool {
         .is_some_and(|w| w.eq_ignore_ascii_case(p))
 }
 
+/// A byte of a word-started credential shape (the longest shape alphabet).
+pub fn is_body(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'=' | b'+' | b'/' | b'~')
+}
+
 /// A credential starting at `i` (the start of a word): `(end, label)`.
-pub fn at_word(t: &[u8], i: usize) -> Option<(usize, &'static str)> {
+/// `long` says whether the run of [`is_body`] bytes from `i` is 24+ bytes
+/// (every prefixed shape is); the caller knows it from one scan per run.
+pub fn at_word(t: &[u8], i: usize, long: bool) -> Option<(usize, &'static str)> {
     let first = *t.get(i)?;
-    // Every shape is 24+ bytes long: most words stop here.
-    let long = run(t, i, |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'=' | b'+' | b'/' | b'~')
-    }) - i
-        >= 24;
     if long && may_start(first) {
         for fmt in FORMATS.iter().filter(|f| f.prefix.first() == Some(&first)) {
             if t.get(i..i + fmt.prefix.len()) != Some(fmt.prefix) {
@@ -249,11 +251,11 @@ pub fn aws_secret(t: &[u8], i: usize) -> Option<usize> {
         return None;
     }
     let end = run(t, i, set);
-    let w = t.get(i..end)?;
+    let w = t.get(i..end).filter(|w| w.len() == 40)?;
     let mixed = w.iter().any(u8::is_ascii_uppercase)
         && w.iter().any(u8::is_ascii_lowercase)
         && w.iter().any(u8::is_ascii_digit);
-    (w.len() == 40 && mixed && t.get(end).is_none_or(|b| *b != b'=')).then_some(end)
+    (mixed && t.get(end).is_none_or(|b| *b != b'=')).then_some(end)
 }
 
 /// Whether a value gives a 40-byte base64 run the AWS-secret meaning: it

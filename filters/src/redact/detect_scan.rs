@@ -11,6 +11,72 @@ pub fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// What a whole value holds, counted in one cheap pass before the matchers.
+/// A format needing more digits, dots, colons or bytes than the value has
+/// cannot match anywhere in it, so its matchers are never called: most
+/// values (short ids, words, numbers) then cost this pass and little else.
+pub struct Shape {
+    pub len: usize,
+    pub digits: usize,
+    pub dots: usize,
+    pub colons: usize,
+}
+
+/// Lane bits per counted byte class: digits, dots and colons are summed in
+/// one add per byte, in 21-bit lanes of a `u64`.
+const LANE: u32 = 21;
+
+const fn lane(b: u8) -> u64 {
+    match b {
+        b'0'..=b'9' => 1,
+        b'.' => 1 << LANE,
+        b':' => 1 << (2 * LANE),
+        _ => 0,
+    }
+}
+
+/// [`lane`] of every byte, looked up instead of matched per byte.
+const LANES: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut rest: &mut [u64] = &mut t;
+    let mut b: u8 = 0;
+    while let Some((slot, tail)) = rest.split_first_mut() {
+        *slot = lane(b);
+        b = b.wrapping_add(1);
+        rest = tail;
+    }
+    t
+};
+
+impl Shape {
+    pub fn of(t: &[u8]) -> Self {
+        let mut s = Shape {
+            len: t.len(),
+            digits: 0,
+            dots: 0,
+            colons: 0,
+        };
+        let mask = (1u64 << LANE) - 1;
+        // A chunk's counts stay below 2^20, so no lane overflows.
+        for chunk in t.chunks(1 << 20) {
+            let sum = chunk.iter().fold(0u64, |acc, b| {
+                acc + LANES.get(usize::from(*b)).copied().unwrap_or(0)
+            });
+            s.digits += (sum & mask) as usize;
+            s.dots += ((sum >> LANE) & mask) as usize;
+            s.colons += (sum >> (2 * LANE)) as usize;
+        }
+        s
+    }
+}
+
+/// Whether a byte that is not a letter or digit can begin any built-in
+/// format (`=` `-` `:` keyed credentials, `+` `/` `_` `-` base64 runs, `@`
+/// emails, `+` `(` phones); the pass skips every other such byte.
+pub fn can_begin(b: u8) -> bool {
+    matches!(b, b'=' | b'-' | b':' | b'+' | b'/' | b'_' | b'@' | b'(')
+}
+
 /// The byte before `i`, if any.
 pub fn prev(t: &[u8], i: usize) -> Option<u8> {
     i.checked_sub(1).and_then(|j| t.get(j)).copied()

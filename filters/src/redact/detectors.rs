@@ -17,7 +17,7 @@ use crate::redact::detect_confirm::{
     confirm_card, confirm_ssn, credential, glued_before, jwt_header_has_alg, number, standalone,
 };
 use crate::redact::detect_credentials as creds;
-use crate::redact::detect_scan::{self as scan, is_word, prev};
+use crate::redact::detect_scan::{self as scan, is_word, prev, Shape};
 use crate::redact::token;
 use regex_lite::Regex;
 use schemars::JsonSchema;
@@ -306,14 +306,15 @@ impl Detectors {
             }
         }
         hits.sort_by_key(|h| h.start);
-        let mut merged: Vec<Hit<'_>> = Vec::with_capacity(hits.len());
-        for h in hits {
-            match merged.last_mut() {
-                Some(last) if h.start < last.end => last.end = last.end.max(h.end),
-                _ => merged.push(h),
+        // Overlapping neighbours merge into the earlier one, in place.
+        hits.dedup_by(|h, last| {
+            let overlaps = h.start < last.end;
+            if overlaps {
+                last.end = last.end.max(h.end);
             }
-        }
-        merged
+            overlaps
+        });
+        hits
     }
 }
 
@@ -342,58 +343,30 @@ const IPV4: usize = 8;
 const PHONE: usize = 9;
 const GENERIC: usize = 10;
 
-/// What a whole value holds, counted in one cheap pass before the matchers.
-/// A format needing more digits, dots, colons or bytes than the value has
-/// cannot match anywhere in it, so its matchers are never called: most
-/// values (short ids, words, numbers) then cost this pass and little else.
-struct Shape {
-    len: usize,
-    digits: usize,
-    dots: usize,
-    colons: usize,
-}
-
-impl Shape {
-    fn of(t: &[u8]) -> Self {
-        let mut s = Shape {
-            len: t.len(),
-            digits: 0,
-            dots: 0,
-            colons: 0,
-        };
-        for &b in t {
-            s.digits += usize::from(b.is_ascii_digit());
-            s.dots += usize::from(b == b'.');
-            s.colons += usize::from(b == b':');
-        }
-        s
-    }
-
-    /// Whether the built-in in `slot` can match at all; the minimums are
-    /// those of its matcher in [`crate::redact::detect_scan`].
-    fn admits(&self, slot: usize) -> bool {
-        match slot {
-            JWT => self.dots >= 2,
-            AWS_KEY => self.len >= 20,
-            IBAN => self.len >= 15 && self.digits >= 2,
-            CARD => self.digits >= 13,
-            SSN => self.digits >= 9,
-            IPV6 => self.colons >= 2,
-            IPV4 => self.dots >= 3 && self.digits >= 4,
-            PHONE => self.digits >= 7,
-            GENERIC => self.len >= 20,
-            _ => true,
-        }
+/// Whether the built-in in `slot` can match at all in a value of this
+/// shape; the minimums are those of its matcher in
+/// [`crate::redact::detect_scan`].
+fn admits(shape: &Shape, slot: usize) -> bool {
+    match slot {
+        JWT => shape.dots >= 2,
+        AWS_KEY => shape.len >= 20,
+        IBAN => shape.len >= 15 && shape.digits >= 2,
+        CARD => shape.digits >= 13,
+        SSN => shape.digits >= 9,
+        IPV6 => shape.colons >= 2,
+        IPV4 => shape.dots >= 3 && shape.digits >= 4,
+        PHONE => shape.digits >= 7,
+        GENERIC => shape.len >= 20,
+        _ => true,
     }
 }
-
 /// The one pass: at each byte that can begin a format, the matchers of the
 /// detectors that are on, each window confirmed before it is kept.
 fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
     let shape = Shape::of(t);
     let mut on = *on;
     for (slot, o) in on.iter_mut().enumerate() {
-        *o = *o && shape.admits(slot);
+        *o = *o && admits(&shape, slot);
     }
     if !on.iter().any(|o| *o) {
         return Vec::new();
@@ -406,17 +379,22 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
         out.push((slot, start, end, label));
     };
     let mut aws_context: Option<bool> = None;
+    let mut cred_run_end = 0;
     let mut email_floor = 0;
     let mut generic_until = 0;
     let mut next = 0;
     while let Some(&b) = t.get(next) {
         let i = next;
         // Nothing begins inside a run of letters and digits: skip to its end.
-        next = if b.is_ascii_alphanumeric() {
+        let alnum = b.is_ascii_alphanumeric();
+        next = if alnum {
             scan::run(t, i, |c| c.is_ascii_alphanumeric())
         } else {
             i + 1
         };
+        if !alnum && !scan::can_begin(b) {
+            continue;
+        }
         let p = prev(t, i);
         let word_start = is_word(b) && !p.is_some_and(is_word);
         if is_on(CREDENTIAL) {
@@ -433,14 +411,28 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
                 }
             }
             if b.is_ascii_alphanumeric() && !p.is_some_and(|c| c.is_ascii_alphanumeric()) {
-                if let Some((end, label)) = word_creds.then(|| creds::at_word(t, i)).flatten() {
+                // Every word start inside one run of credential bytes
+                // shares its end: find it once per run.
+                if word_creds && creds::may_start(b) && i >= cred_run_end {
+                    cred_run_end = scan::run(t, i, creds::is_body);
+                }
+                let long = word_creds && creds::may_start(b) && cred_run_end - i >= 24;
+                if let Some((end, label)) = word_creds.then(|| creds::at_word(t, i, long)).flatten()
+                {
                     push(CREDENTIAL, i, end, label);
                 }
             } else if let Some((s, end, label)) = creds::at_punct(t, i) {
                 push(CREDENTIAL, s, end, label);
             }
         }
-        if is_on(JWT) && scan::is_b64url(b) && !p.is_some_and(|c| scan::is_b64url(c) || c == b'.') {
+        // A JWT's first segment ends at `.`: a run of letters and digits
+        // followed by anything but `.`, `-` or `_` cannot begin one.
+        let jwt_may = !alnum || matches!(t.get(next), Some(b'.' | b'-' | b'_'));
+        if is_on(JWT)
+            && jwt_may
+            && scan::is_b64url(b)
+            && !p.is_some_and(|c| scan::is_b64url(c) || c == b'.')
+        {
             if let Some(end) = scan::jwt(t, i) {
                 let after = t
                     .get(end)
@@ -557,21 +549,29 @@ pub fn builtin_action(cfg: &DetectorsConfig, kind: DetectorKind) -> DetectorActi
 
 /// The mask for a hit: `[REDACTED:<label>]`, cards `[REDACTED:card:<last 4>]`.
 pub fn mask(hit: &Hit<'_>, text: &str) -> String {
+    let mut out = String::new();
+    push_mask(&mut out, hit, text);
+    out
+}
+
+/// [`mask`] appended to `out`, without a formatting pass or a temporary.
+pub fn push_mask(out: &mut String, hit: &Hit<'_>, text: &str) {
+    out.push_str("[REDACTED:");
     if hit.kind == DetectorKind::Card {
-        let digits: Vec<u8> = text
-            .as_bytes()
-            .get(hit.start..hit.end)
-            .unwrap_or_default()
-            .iter()
-            .copied()
-            .filter(u8::is_ascii_digit)
-            .collect();
-        let last4 = digits
-            .get(digits.len().saturating_sub(4)..)
-            .unwrap_or_default();
-        return format!("[REDACTED:card:{}]", String::from_utf8_lossy(last4));
+        out.push_str("card:");
+        let digits = || {
+            text.as_bytes()
+                .get(hit.start..hit.end)
+                .unwrap_or_default()
+                .iter()
+                .filter(|b| b.is_ascii_digit())
+        };
+        let skip = digits().count().saturating_sub(4);
+        digits().skip(skip).for_each(|b| out.push(char::from(*b)));
+    } else {
+        out.push_str(hit.label);
     }
-    format!("[REDACTED:{}]", hit.label)
+    out.push(']');
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub mod token;
 pub mod url;
 
 use crate::metrics::{Metric, Metrics};
-use crate::redact::detectors::{mask, Act, DetectorKind, Detectors};
+use crate::redact::detectors::{push_mask, Act, DetectorKind, Detectors};
 use crate::redact::token::Minter;
 
 /// A value that went through a sanitizer (URL, detectors, method
@@ -195,7 +195,7 @@ impl<'a> Redactor<'a> {
                     let token = self.token(ns, matched.as_bytes());
                     out.push_str(&token);
                 }
-                Act::Mask | Act::Remove => out.push_str(&mask(h, value)),
+                Act::Mask | Act::Remove => push_mask(&mut out, h, value),
             }
             pos = h.end;
         }
