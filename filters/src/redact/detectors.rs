@@ -547,14 +547,8 @@ pub fn builtin_action(cfg: &DetectorsConfig, kind: DetectorKind) -> DetectorActi
     }
 }
 
-/// The mask for a hit: `[REDACTED:<label>]`, cards `[REDACTED:card:<last 4>]`.
-pub fn mask(hit: &Hit<'_>, text: &str) -> String {
-    let mut out = String::new();
-    push_mask(&mut out, hit, text);
-    out
-}
-
-/// [`mask`] appended to `out`, without a formatting pass or a temporary.
+/// The mask for a hit, appended to `out` (no formatting pass, no
+/// temporary): `[REDACTED:<label>]`, cards `[REDACTED:card:<last 4>]`.
 pub fn push_mask(out: &mut String, hit: &Hit<'_>, text: &str) {
     out.push_str("[REDACTED:");
     if hit.kind == DetectorKind::Card {
@@ -579,6 +573,13 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    /// [`push_mask`] into a fresh string.
+    fn mask(hit: &Hit<'_>, text: &str) -> String {
+        let mut out = String::new();
+        push_mask(&mut out, hit, text);
+        out
+    }
 
     fn all() -> Detectors {
         Detectors::compile(&DetectorsConfig::default(), "detectors", false).unwrap()
