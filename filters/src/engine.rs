@@ -381,7 +381,7 @@ impl Engine {
                     redacted_baggage: redactions.baggage,
                     tokens: redactions.tokens,
                 };
-                let mut span = SpanRecord::start(ctx, input.now_ns, &facts, &identities);
+                let mut span = SpanRecord::start(ctx, input.now_ns, facts, &identities);
                 if let Some(call) = &grpc {
                     span.set_grpc(call);
                 }

@@ -159,9 +159,6 @@ pub struct Detectors {
     span_secret: Option<Act>,
 }
 
-/// A candidate before overlap resolution: priority, window, label.
-type Candidate = (usize, usize, usize, &'static str);
-
 impl Detectors {
     /// `path` is the JSON path of `detectors`; `has_keys` says whether
     /// `tokenize` is possible.
@@ -286,24 +283,25 @@ impl Detectors {
             *o = self.act(slot, for_span).is_some();
         }
         if on.iter().any(|o| *o) {
-            let mut found = candidates(text.as_bytes(), &on);
-            found.sort_by_key(|c| (c.0, c.1));
-            for (slot, start, end, label) in found {
-                let (Some(&kind), Some(action)) = (BUILT_IN.get(slot), self.act(slot, for_span))
-                else {
-                    continue;
-                };
-                if absorb(&mut hits, start, end) {
-                    continue;
+            // Built-in candidates go straight into `hits` (no second Vec),
+            // then, in priority order, widen an overlapping earlier hit or stay.
+            let base = hits.len();
+            candidates(text.as_bytes(), &on, &mut |slot, start, end, label| {
+                if let (Some(&kind), Some(action)) = (BUILT_IN.get(slot), self.act(slot, for_span))
+                {
+                    hits.push(Hit {
+                        start,
+                        end,
+                        kind,
+                        label,
+                        action,
+                    });
                 }
-                hits.push(Hit {
-                    start,
-                    end,
-                    kind,
-                    label,
-                    action,
-                });
+            });
+            if let Some(found) = hits.get_mut(base..) {
+                found.sort_by_key(|h| (slot_of(h.kind), h.start));
             }
+            keep_unabsorbed(&mut hits, base);
         }
         hits.sort_by_key(|h| h.start);
         // Overlapping neighbours merge into the earlier one, in place.
@@ -328,6 +326,30 @@ fn absorb(hits: &mut [Hit<'_>], start: usize, end: usize) -> bool {
     h.start = h.start.min(start);
     h.end = h.end.max(end);
     true
+}
+
+/// Runs [`absorb`] on each hit from `base` on against the hits kept before
+/// it, compacting the survivors in place.
+fn keep_unabsorbed(hits: &mut Vec<Hit<'_>>, base: usize) {
+    let mut kept = base;
+    for i in base..hits.len() {
+        let Some(&Hit { start, end, .. }) = hits.get(i) else {
+            break;
+        };
+        if !hits.get_mut(..kept).is_some_and(|k| absorb(k, start, end)) {
+            hits.swap(kept, i);
+            kept += 1;
+        }
+    }
+    hits.truncate(kept);
+}
+
+/// The [`BUILT_IN`] priority slot of a built-in kind.
+fn slot_of(kind: DetectorKind) -> usize {
+    BUILT_IN
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(usize::MAX)
 }
 
 /// Priority slot of each built-in in [`BUILT_IN`].
@@ -361,23 +383,20 @@ fn admits(shape: &Shape, slot: usize) -> bool {
     }
 }
 /// The one pass: at each byte that can begin a format, the matchers of the
-/// detectors that are on, each window confirmed before it is kept.
-fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
+/// detectors that are on, each window confirmed before it is handed to
+/// `push` as (priority slot, start, end, label).
+fn candidates(t: &[u8], on: &[bool; 11], push: &mut impl FnMut(usize, usize, usize, &'static str)) {
     let shape = Shape::of(t);
     let mut on = *on;
     for (slot, o) in on.iter_mut().enumerate() {
         *o = *o && admits(&shape, slot);
     }
     if !on.iter().any(|o| *o) {
-        return Vec::new();
+        return;
     }
     // Credential shapes found at a word are 24+ bytes, AWS secrets 40.
     let (word_creds, aws_secrets) = (shape.len >= 24, shape.len >= 40);
     let is_on = |slot: usize| on.get(slot).copied().unwrap_or(false);
-    let mut out: Vec<Candidate> = Vec::new();
-    let mut push = |slot: usize, start: usize, end: usize, label: &'static str| {
-        out.push((slot, start, end, label));
-    };
     let mut aws_context: Option<bool> = None;
     let mut cred_run_end = 0;
     let mut email_floor = 0;
@@ -526,7 +545,6 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
             }
         }
     }
-    out
 }
 
 /// The configured action of a built-in detector (`tracesafe catalog` too).

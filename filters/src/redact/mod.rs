@@ -31,6 +31,11 @@ impl Clean {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Hands the sanitized text over without a copy (span attributes).
+    pub(crate) fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// The replacement for values a policy redacts outright.
