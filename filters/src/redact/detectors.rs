@@ -263,6 +263,33 @@ impl Detectors {
     }
 
     fn find_in(&self, text: &str, for_span: bool) -> Vec<Hit<'_>> {
+        let mut hits = self.custom_hits(text);
+        let base = hits.len();
+        self.builtin_hits(text, for_span, &mut hits);
+        settle(hits, base)
+    }
+
+    /// [`Detectors::find`] and [`Detectors::find_for_span`] of one value
+    /// from a single pass: the span's hits are the forwarded ones plus
+    /// `generic_secret`'s, whose matcher is independent of the others.
+    pub fn find_both(&self, text: &str) -> (Vec<Hit<'_>>, Vec<Hit<'_>>) {
+        let mut span = self.custom_hits(text);
+        let base = span.len();
+        self.builtin_hits(text, true, &mut span);
+        let forwarded = if self.act(GENERIC, false).is_some() {
+            span.clone()
+        } else {
+            span.iter()
+                .filter(|h| h.kind != DetectorKind::GenericSecret)
+                .cloned()
+                .collect()
+        };
+        (settle(forwarded, base), settle(span, base))
+    }
+
+    /// The custom regexes' matches, each widening an earlier overlapping
+    /// one instead of standing beside it.
+    fn custom_hits(&self, text: &str) -> Vec<Hit<'_>> {
         let mut hits: Vec<Hit<'_>> = Vec::new();
         for rule in &self.custom {
             for m in rule.regex.find_iter(text) {
@@ -278,14 +305,16 @@ impl Detectors {
                 }
             }
         }
+        hits
+    }
+
+    /// Appends the confirmed built-in candidates, unordered.
+    fn builtin_hits<'d>(&'d self, text: &str, for_span: bool, hits: &mut Vec<Hit<'d>>) {
         let mut on = [false; 11];
         for (slot, o) in on.iter_mut().enumerate() {
             *o = self.act(slot, for_span).is_some();
         }
         if on.iter().any(|o| *o) {
-            // Built-in candidates go straight into `hits` (no second Vec),
-            // then, in priority order, widen an overlapping earlier hit or stay.
-            let base = hits.len();
             candidates(text.as_bytes(), &on, &mut |slot, start, end, label| {
                 if let (Some(&kind), Some(action)) = (BUILT_IN.get(slot), self.act(slot, for_span))
                 {
@@ -298,22 +327,27 @@ impl Detectors {
                     });
                 }
             });
-            if let Some(found) = hits.get_mut(base..) {
-                found.sort_by_key(|h| (slot_of(h.kind), h.start));
-            }
-            keep_unabsorbed(&mut hits, base);
         }
-        hits.sort_by_key(|h| h.start);
-        // Overlapping neighbours merge into the earlier one, in place.
-        hits.dedup_by(|h, last| {
-            let overlaps = h.start < last.end;
-            if overlaps {
-                last.end = last.end.max(h.end);
-            }
-            overlaps
-        });
-        hits
     }
+}
+
+/// Orders the built-in hits from `base` on by priority, lets each widen an
+/// overlapping earlier hit or stay, then merges overlapping neighbours into
+/// the earlier one: non-overlapping hits by position.
+fn settle(mut hits: Vec<Hit<'_>>, base: usize) -> Vec<Hit<'_>> {
+    if let Some(found) = hits.get_mut(base..) {
+        found.sort_by_key(|h| (slot_of(h.kind), h.start));
+    }
+    keep_unabsorbed(&mut hits, base);
+    hits.sort_by_key(|h| h.start);
+    hits.dedup_by(|h, last| {
+        let overlaps = h.start < last.end;
+        if overlaps {
+            last.end = last.end.max(h.end);
+        }
+        overlaps
+    });
+    hits
 }
 
 /// A match overlapping a kept hit widens that hit (which keeps its kind,
@@ -424,8 +458,10 @@ fn candidates(t: &[u8], on: &[bool; 11], push: &mut impl FnMut(usize, usize, usi
                     }
                 }
             }
-            if let Some(end) = aws_secrets.then(|| creds::aws_secret(t, i)).flatten() {
-                if *aws_context.get_or_insert_with(|| creds::aws_context(t)) {
+            // The value-wide context is one pass, found once; without it no
+            // 40-byte run is looked at.
+            if aws_secrets && *aws_context.get_or_insert_with(|| creds::aws_context(t)) {
+                if let Some(end) = creds::aws_secret(t, i) {
                     push(CREDENTIAL, i, end, "credential:aws_secret");
                 }
             }
@@ -859,6 +895,36 @@ mod tests {
                 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
             )
         );
+    }
+
+    /// One pass for both uses of a value equals a pass for each, whether
+    /// `generic_secret` is off, masked or removed on the wire.
+    #[test]
+    fn find_both_is_find_and_find_for_span() {
+        let samples = include_str!("../../tests/data/near_misses.txt");
+        let texts = [
+            "MyApp/1.0 (token Zx81kLq0PmN3vB7rT5yW2sD4; alice@example.com)",
+            "Zx81kLq0PmN3vB7rT5yW2sD4alice@example.com 10.0.0.1",
+            "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl",
+            "",
+        ];
+        for cfg in [
+            serde_json::json!({"credential": "mask", "iban": "mask"}),
+            serde_json::json!({"generic_secret": "mask"}),
+            serde_json::json!({"generic_secret": "remove", "email": "off",
+                "custom": [{"name": "ord", "regex": "ORD-[0-9]+"}]}),
+        ] {
+            let cfg: DetectorsConfig = serde_json::from_value(cfg).unwrap();
+            let d = Detectors::compile(&cfg, "detectors", false).unwrap();
+            for text in texts.into_iter().chain(samples.lines()) {
+                assert_eq!(
+                    d.find_both(text),
+                    (d.find(text), d.find_for_span(text)),
+                    "{text}"
+                );
+            }
+        }
     }
 
     /// `tests/data/near_misses.txt`: ordinary header values and
