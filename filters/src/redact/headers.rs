@@ -125,7 +125,7 @@ enum ScanSet {
 /// A header policy compiled once in `on_configure`.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderPolicy {
-    remove: Vec<String>,
+    remove: NameSet,
     remove_prefixes: Vec<String>,
     remove_regex: Vec<Regex>,
     allow_only: Option<Vec<String>>,
@@ -154,10 +154,6 @@ impl HeaderPolicy {
         };
         remove.extend(set.concat().iter().map(|s| s.to_string()));
         remove_prefixes.extend(prefixes.iter().map(|s| s.to_string()));
-        // Sorted by length first: `removes` runs for every header, and most
-        // lookups then end on a length compare.
-        remove.sort_unstable_by(|a, b| by_len(a).cmp(&by_len(b)));
-        remove.dedup();
         let mut remove_regex = Vec::with_capacity(cfg.remove_regex.len());
         for (i, re) in cfg.remove_regex.iter().enumerate() {
             let at = format!("{}[{i}]", join(path, "remove_regex"));
@@ -199,7 +195,7 @@ impl HeaderPolicy {
             }
         };
         Ok(Self {
-            remove,
+            remove: NameSet::new(remove),
             remove_prefixes,
             remove_regex,
             allow_only,
@@ -211,9 +207,7 @@ impl HeaderPolicy {
     /// Whether the removal lists (names, prefixes, regexes, defaults) drop
     /// `name` (lowercase).
     pub fn removes(&self, name: &str) -> bool {
-        self.remove
-            .binary_search_by(|n| by_len(n).cmp(&by_len(name)))
-            .is_ok()
+        self.remove.contains(name)
             || self
                 .remove_prefixes
                 .iter()
@@ -377,9 +371,38 @@ impl HeaderPolicy {
     }
 }
 
-/// The order of the removal list: length, then bytes.
-fn by_len(name: &str) -> (usize, &str) {
-    (name.len(), name)
+/// A set of header names, looked up for every header of every request:
+/// a mask of the names' lengths turns most misses away before any
+/// string compare.
+#[derive(Debug, Clone, Default)]
+struct NameSet {
+    sorted: Vec<String>,
+    /// Bit `n` for a name of `n` bytes, bit 63 for all of 63 and more.
+    lens: u64,
+}
+
+impl NameSet {
+    fn new(mut names: Vec<String>) -> Self {
+        names.sort_unstable();
+        names.dedup();
+        let lens = names.iter().fold(0, |m, n| m | Self::bit(n));
+        Self {
+            sorted: names,
+            lens,
+        }
+    }
+
+    fn bit(name: &str) -> u64 {
+        1 << name.len().min(63)
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.lens & Self::bit(name) != 0
+            && self
+                .sorted
+                .binary_search_by(|n| n.as_str().cmp(name))
+                .is_ok()
+    }
 }
 
 /// Validates a list of header names (or prefixes), lowercased.
@@ -468,6 +491,35 @@ mod tests {
                 HeaderOp::Set(..) => None,
             })
             .collect()
+    }
+
+    /// The length mask only turns misses away: names of the same length,
+    /// and names of 63 bytes and more (which share one bit), are still
+    /// told apart by their bytes.
+    #[test]
+    fn name_set_finds_exactly_its_names() {
+        let long = "x".repeat(70);
+        let longer = "y".repeat(90);
+        let set = NameSet::new(vec![
+            "cookie".into(),
+            "x-api-key".into(),
+            "cookie".into(),
+            long.clone(),
+        ]);
+        for name in ["cookie", "x-api-key", long.as_str()] {
+            assert!(set.contains(name), "{name}");
+        }
+        for name in [
+            "cookies",
+            "x-api-kez",
+            "",
+            "cooki",
+            longer.as_str(),
+            &long[1..],
+        ] {
+            assert!(!set.contains(name), "{name}");
+        }
+        assert!(!NameSet::default().contains(""));
     }
 
     #[test]
