@@ -22,9 +22,7 @@ pub fn confirm_card(text: &[u8], start: usize, end: usize) -> bool {
             n += 1;
         }
     }
-    n >= 13
-        && luhn(digits.get(..n).unwrap_or_default())
-        && standalone(text, start, end, b" -.")
+    n >= 13 && luhn(digits.get(..n).unwrap_or_default()) && standalone(text, start, end, b" -.")
 }
 
 pub fn confirm_ssn(text: &[u8], start: usize, end: usize) -> bool {

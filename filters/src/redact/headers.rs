@@ -272,7 +272,7 @@ impl HeaderPolicy {
         removed: Metric,
     ) -> Vec<HeaderOp> {
         let mut ops = Vec::new();
-        for (i, (name, value)) in headers.iter().enumerate() {
+        for (i, (name, _)) in headers.iter().enumerate() {
             // Envoy hands over lowercase names; only copy when one is not.
             let lower: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
                 Cow::Owned(name.to_ascii_lowercase())
@@ -289,14 +289,7 @@ impl HeaderPolicy {
             if !first {
                 continue;
             }
-            let same = |(n, _): &&Header| n.eq_ignore_ascii_case(&lower);
-            let later = headers.get(i + 1..).unwrap_or_default();
-            // A name sent once (the usual case) needs no list of values.
-            let values: Cow<'_, [&[u8]]> = if later.iter().any(|h| same(&h)) {
-                Cow::Owned(headers.iter().filter(same).map(|(_, v)| *v).collect())
-            } else {
-                Cow::Borrowed(std::slice::from_ref(value))
-            };
+            let values = http::values(headers.get(i..).unwrap_or_default(), &lower);
             if let Some(op) = self.decide(&lower, &values, r, removed) {
                 ops.push(op);
             }
