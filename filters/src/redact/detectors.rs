@@ -157,6 +157,9 @@ pub struct Detectors {
     acts: [Option<Act>; 11],
     /// `generic_secret`'s action for span-bound values.
     span_secret: Option<Act>,
+    /// Which built-ins are on, for forwarded (`[0]`) and span-bound (`[1]`)
+    /// values: read on every scan, so worked out once.
+    on: [[bool; 11]; 2],
 }
 
 impl Detectors {
@@ -234,11 +237,15 @@ impl Detectors {
             builtin_action(cfg, DetectorKind::GenericSecret),
         )
         .or(Some(Act::Mask));
-        Ok(Self {
+        let mut d = Self {
             custom,
             acts,
             span_secret,
-        })
+            on: [[false; 11]; 2],
+        };
+        d.on = [false, true]
+            .map(|for_span| std::array::from_fn(|slot| d.act(slot, for_span).is_some()));
+        Ok(d)
     }
 
     /// Confirmed, non-overlapping hits in a forwarded value, ordered by
@@ -310,10 +317,11 @@ impl Detectors {
 
     /// Appends the confirmed built-in candidates, unordered.
     fn builtin_hits<'d>(&'d self, text: &str, for_span: bool, hits: &mut Vec<Hit<'d>>) {
-        let mut on = [false; 11];
-        for (slot, o) in on.iter_mut().enumerate() {
-            *o = self.act(slot, for_span).is_some();
-        }
+        let on = self
+            .on
+            .get(usize::from(for_span))
+            .copied()
+            .unwrap_or_default();
         if on.iter().any(|o| *o) {
             candidates(text.as_bytes(), &on, &mut |slot, start, end, label| {
                 if let (Some(&kind), Some(action)) = (BUILT_IN.get(slot), self.act(slot, for_span))
@@ -335,6 +343,9 @@ impl Detectors {
 /// overlapping earlier hit or stay, then merges overlapping neighbours into
 /// the earlier one: non-overlapping hits by position.
 fn settle(mut hits: Vec<Hit<'_>>, base: usize) -> Vec<Hit<'_>> {
+    if hits.len() < 2 {
+        return hits;
+    }
     if let Some(found) = hits.get_mut(base..) {
         found.sort_by_key(|h| (slot_of(h.kind), h.start));
     }
