@@ -311,15 +311,26 @@ impl<'a> Baggage<'a> {
     fn parse_field(&mut self, field: &'a [u8]) {
         let commas = field.iter().filter(|&&b| b == b',').count();
         self.members.reserve(commas + 1);
-        for piece in field.split(|&b| b == b',') {
-            let piece = trim_ows(piece);
-            if piece.is_empty() {
-                continue;
-            }
-            match parse_member(piece) {
+        // One UTF-8 check for the whole field is cheaper than one per
+        // member; only a field with invalid UTF-8 is checked member by
+        // member (a member with invalid UTF-8 is invalid).
+        match std::str::from_utf8(field) {
+            Ok(text) => text.split(',').for_each(|m| self.push_member(Some(m))),
+            Err(_) => field
+                .split(|&b| b == b',')
+                .for_each(|m| self.push_member(std::str::from_utf8(m).ok())),
+        }
+    }
+
+    /// One list member (`None`: not UTF-8); empty ones are skipped.
+    fn push_member(&mut self, text: Option<&'a str>) {
+        match text.map(|t| t.trim_matches([' ', '\t'])) {
+            Some("") => {}
+            Some(t) => match parse_member(t) {
                 Some(m) => self.members.push(m),
                 None => self.invalid += 1,
-            }
+            },
+            None => self.invalid += 1,
         }
     }
 
@@ -370,9 +381,12 @@ impl<'a> Baggage<'a> {
 
 /// `key OWS "=" OWS value *( OWS ";" OWS property )`, ASCII only; `None`
 /// when the member is invalid.
-fn parse_member(bytes: &[u8]) -> Option<Member<'_>> {
-    let text = std::str::from_utf8(bytes).ok().filter(|s| s.is_ascii())?;
-    let (key, value) = text.split(';').next()?.split_once('=')?;
+fn parse_member(text: &str) -> Option<Member<'_>> {
+    if !text.is_ascii() {
+        return None;
+    }
+    let (head, mut props) = split_member(text);
+    let (key, value) = head.split_once('=')?;
     let key = token_str(key)?;
     let value = octets(value)?;
     // Most values have no escapes: then the text is the value.
@@ -385,9 +399,7 @@ fn parse_member(bytes: &[u8]) -> Option<Member<'_>> {
     } else {
         Cow::Borrowed(value)
     };
-    for p in properties(text) {
-        p?;
-    }
+    props.try_for_each(|p| p.map(drop))?;
     Some(Member {
         raw: text,
         key,
@@ -395,15 +407,22 @@ fn parse_member(bytes: &[u8]) -> Option<Member<'_>> {
     })
 }
 
-/// The properties of a member's text, OWS trimmed: `(key, Some(value))`
-/// or `(key, None)`, or `None` for an invalid one. Validates them when
-/// parsing and lists them when the member is rewritten.
-fn properties(text: &str) -> impl Iterator<Item = Option<(&str, Option<&str>)>> {
-    text.split(';').skip(1).map(|p| match p.split_once('=') {
+/// A member's text as its `key=value` part and its properties, OWS
+/// trimmed: `(key, Some(value))` or `(key, None)`, or `None` for an invalid
+/// one. Validates them when parsing and lists them when the member is
+/// rewritten.
+fn split_member(text: &str) -> (&str, impl Iterator<Item = Option<Property<'_>>>) {
+    let mut parts = text.split(';');
+    let head = parts.next().unwrap_or_default();
+    let props = parts.map(|p| match p.split_once('=') {
         Some((k, v)) => Some((token_str(k)?, Some(octets(v)?))),
         None => Some((token_str(p)?, None)),
-    })
+    });
+    (head, props)
 }
+
+/// A property's key and optional value.
+type Property<'a> = (&'a str, Option<&'a str>);
 
 /// A non-empty RFC 7230 token, OWS trimmed.
 fn token_str(s: &str) -> Option<&str> {
@@ -417,15 +436,6 @@ fn octets(s: &str) -> Option<&str> {
     s.bytes().all(pct::is_baggage_octet).then_some(s)
 }
 
-fn trim_ows(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !matches!(c, b' ' | b'\t'));
-    let end = b.iter().rposition(|c| !matches!(c, b' ' | b'\t'));
-    match (start, end) {
-        (Some(s), Some(e)) => b.get(s..=e).unwrap_or_default(),
-        _ => &[],
-    }
-}
-
 /// `key=value` with the (valid, normalised) properties of the member's
 /// text `raw`.
 fn serialize(key: &str, value: &str, raw: &str) -> String {
@@ -433,7 +443,7 @@ fn serialize(key: &str, value: &str, raw: &str) -> String {
     out.push_str(key);
     out.push('=');
     pct::encode_into(&mut out, value, pct::is_baggage_octet);
-    for (k, v) in properties(raw).flatten() {
+    for (k, v) in split_member(raw).1.flatten() {
         out.push(';');
         out.push_str(k);
         if let Some(v) = v {
@@ -542,7 +552,8 @@ mod tests {
         let b = Baggage::parse(&bag(&[" a = 1 ; p1 ; p2 = x ,b=x=y", "c=%41%20b,d="]));
         assert_eq!(b.invalid, 0);
         let props = |raw| {
-            properties(raw)
+            split_member(raw)
+                .1
                 .flatten()
                 .map(|(k, v)| v.map_or(k.to_string(), |v| format!("{k}={v}")))
                 .collect()
