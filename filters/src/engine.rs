@@ -285,7 +285,7 @@ impl Engine {
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.trim_ascii().to_vec())?,
-            TenantSource::Baggage(key) => bag.value(key)?.into_bytes(),
+            TenantSource::Baggage(key) => bag.value(key)?.into_owned().into_bytes(),
         };
         (!raw.is_empty()).then_some(raw)
     }
