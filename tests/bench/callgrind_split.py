@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Splits a callgrind profile of Envoy's worker thread (written by
-bench/envoy-profile.sh) into: the wasm code's own instructions, Envoy's side
-of the calls the wasm code makes (host calls, grouped by callee), the calls
-from Envoy into the VM, and the rest. Per request.
+`./build.sh envoy-profile callgrind`, tests/envoy_profile.rs) into: the
+wasm code's own instructions, Envoy's side of the calls the wasm code makes
+(host calls, grouped by callee), the calls from Envoy into the VM, and the
+rest. Per request.
 
 The Envoy binary is stripped, so functions are addresses. Code outside any
 ELF text section has no object (callgrind's `???`): V8's JIT code (the
 compiled wasm, unnamed, high addresses) and Envoy's own tcmalloc (its
 `google_malloc` section, inside the binary's mapping), told apart by address.
 
-    bench/callgrind-split.py FILE REQUESTS
+    tests/bench/callgrind_split.py FILE REQUESTS
 """
 import collections
 import re
