@@ -51,16 +51,22 @@ ensure_wasm_bindgen() {
     cargo install --quiet --root .tools wasm-bindgen-cli --version "$want"
 }
 
+# A command from a Debian package (apt-get as root or via sudo).
+#   ensure_apt COMMAND PACKAGE
+ensure_apt() {
+  command -v "$1" >/dev/null && return
+  log "installing $1 (Debian package $2)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null ||
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null; }
+  command -v "$1" >/dev/null
+}
+
 # wasm-opt (Debian package binaryen) shrinks the module after rustc; see
 # docs/benchmark.md for the size and CPU of each opt-level with and without it.
 ensure_wasm_opt() {
-  command -v wasm-opt >/dev/null && return
-  log "installing wasm-opt (Debian package binaryen)"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq binaryen >/dev/null ||
-    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq binaryen >/dev/null; }
-  command -v wasm-opt >/dev/null
+  ensure_apt wasm-opt binaryen
 }
 
 # The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
@@ -280,15 +286,9 @@ run_tests() {
   log "all tests passed"
 }
 
-# wrk drives the benchmark's load (Debian package; apt-get as root or via sudo).
+# wrk drives the benchmark's load.
 ensure_wrk() {
-  command -v wrk >/dev/null && return
-  log "installing wrk"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
-  command -v wrk >/dev/null
+  ensure_apt wrk wrk
 }
 
 # The bench's floor: an empty proxy-wasm filter (tests/bench/wasm-noop, its own
@@ -336,18 +336,6 @@ bench() {
   log "bench done in ${SECONDS}s"
 }
 
-# valgrind (callgrind_control) and h2load (nghttp2-client) for envoy-profile.
-#   ensure_apt COMMAND PACKAGE
-ensure_apt() {
-  command -v "$1" >/dev/null && return
-  log "installing $1 (Debian package $2)"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null ||
-    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null; }
-  command -v "$1" >/dev/null
-}
-
 # Where one bench variant's CPU per request goes inside Envoy
 # (tests/envoy_profile.rs; docs/benchmark.md, "Envoy"): its own Envoy with
 # that variant's listener of envoy/bench/filter.yaml under callgrind, or
@@ -359,6 +347,7 @@ envoy_profile() {
   build
   build_wasm_noop
   ensure_envoy
+  # h2load sends the load; valgrind's callgrind_control drives the profile.
   ensure_apt h2load nghttp2-client
   [ "$1" != callgrind ] || ensure_apt callgrind_control valgrind
   cargo test --quiet -p tracesafe --test envoy_profile -- "$@"
