@@ -240,11 +240,8 @@ impl HeaderPolicy {
 
     /// No rule of this policy applies to `name`: the common case, checked
     /// before gathering the header's values.
-    fn untouched(&self, name: &str) -> bool {
-        !self.removes(name)
-            && self.allowed(name)
-            && self.token_namespace(name).is_none()
-            && !self.scans(name)
+    fn untouched(&self, name: &str, removes: bool) -> bool {
+        !removes && self.allowed(name) && self.token_namespace(name).is_none() && !self.scans(name)
     }
 
     /// Whether `scan` covers `name` (lowercase): its values go through the
@@ -279,7 +276,12 @@ impl HeaderPolicy {
             } else {
                 Cow::Borrowed(name)
             };
-            if lower.starts_with(':') || self.untouched(&lower) {
+            if lower.starts_with(':') {
+                continue;
+            }
+            // Looked up once: it decides both whether and how.
+            let removes = self.removes(&lower);
+            if self.untouched(&lower, removes) {
                 continue;
             }
             let first = !headers
@@ -290,16 +292,18 @@ impl HeaderPolicy {
                 continue;
             }
             let values = http::values(headers.get(i..).unwrap_or_default(), &lower);
-            if let Some(op) = self.decide(&lower, &values, r, removed) {
+            if let Some(op) = self.decide(&lower, removes, &values, r, removed) {
                 ops.push(op);
             }
         }
         ops
     }
 
+    /// `removes`: [`HeaderPolicy::removes`] of `name`.
     fn decide(
         &self,
         name: &str,
+        removes: bool,
         values: &[&[u8]],
         r: &mut Redactor<'_>,
         removed: Metric,
@@ -308,7 +312,7 @@ impl HeaderPolicy {
             return None;
         }
         let fields = values.len() as u64;
-        if self.drops(name) {
+        if removes || !self.allowed(name) {
             r.count(removed, fields);
             return Some(HeaderOp::Remove(name.to_string()));
         }
