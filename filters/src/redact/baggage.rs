@@ -386,11 +386,11 @@ fn parse_member(text: &str) -> Option<Member<'_>> {
         return None;
     }
     let (head, mut props) = split_member(text);
-    let (key, value) = head.split_once('=')?;
+    let (key, value) = split_at_byte(head, b'=')?;
     let key = token_str(key)?;
     let value = octets(value)?;
     // Most values have no escapes: then the text is the value.
-    let value = if value.contains('%') {
+    let value = if value.bytes().any(|b| b == b'%') {
         let decoded = pct::decode(value.as_bytes(), false, true)?;
         Cow::Owned(
             String::from_utf8(decoded)
@@ -412,13 +412,35 @@ fn parse_member(text: &str) -> Option<Member<'_>> {
 /// one. Validates them when parsing and lists them when the member is
 /// rewritten.
 fn split_member(text: &str) -> (&str, impl Iterator<Item = Option<Property<'_>>>) {
-    let mut parts = text.split(';');
+    let mut parts = pieces(text, b';');
     let head = parts.next().unwrap_or_default();
-    let props = parts.map(|p| match p.split_once('=') {
+    let props = parts.map(|p| match split_at_byte(p, b'=') {
         Some((k, v)) => Some((token_str(k)?, Some(octets(v)?))),
         None => Some((token_str(p)?, None)),
     });
     (head, props)
+}
+
+/// `s` around its first `sep` (ASCII). Byte loops: members and their
+/// parts are short, and a `char` search costs more to set up than it
+/// saves on them.
+fn split_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// `s` split at every `sep` (ASCII), like [`str::split`].
+fn pieces(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let (head, tail) = match split_at_byte(r, sep) {
+            Some((head, tail)) => (head, Some(tail)),
+            None => (r, None),
+        };
+        rest = tail;
+        Some(head)
+    })
 }
 
 /// A property's key and optional value.
@@ -545,6 +567,28 @@ mod tests {
 
     fn set(v: &str) -> Vec<HeaderOp> {
         vec![HeaderOp::Set("baggage".into(), v.as_bytes().to_vec())]
+    }
+
+    /// The byte splitters agree with `str`'s.
+    #[test]
+    fn byte_splits_are_str_splits() {
+        for s in [
+            "",
+            ";",
+            "a",
+            "a;b",
+            ";a;;b;",
+            "k=v;p=1=2;q",
+            "=",
+            "a=",
+            "=b",
+        ] {
+            assert_eq!(
+                pieces(s, b';').collect::<Vec<_>>(),
+                s.split(';').collect::<Vec<_>>()
+            );
+            assert_eq!(split_at_byte(s, b'='), s.split_once('='), "{s:?}");
+        }
     }
 
     #[test]
