@@ -7,6 +7,8 @@
 #   ./build.sh image     OCI image layout for Istio / Envoy Gateway
 #   ./build.sh fuzz [s]  every cargo-fuzz target for s seconds (default 60)
 #   ./build.sh soak      1M requests through a full policy: Envoy and VM memory
+#   ./build.sh envoy-profile callgrind|cpu VARIANT [REQUESTS]
+#                        one bench variant's Envoy: callgrind split or CPU per thread
 # Everything it needs is installed on first use, idempotently, inside the
 # project (.venv for Envoy, .tools for cargo-installed tools).
 set -euo pipefail
@@ -49,16 +51,22 @@ ensure_wasm_bindgen() {
     cargo install --quiet --root .tools wasm-bindgen-cli --version "$want"
 }
 
+# A command from a Debian package (apt-get as root or via sudo).
+#   ensure_apt COMMAND PACKAGE
+ensure_apt() {
+  command -v "$1" >/dev/null && return
+  log "installing $1 (Debian package $2)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null ||
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null; }
+  command -v "$1" >/dev/null
+}
+
 # wasm-opt (Debian package binaryen) shrinks the module after rustc; see
 # docs/benchmark.md for the size and CPU of each opt-level with and without it.
 ensure_wasm_opt() {
-  command -v wasm-opt >/dev/null && return
-  log "installing wasm-opt (Debian package binaryen)"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq binaryen >/dev/null ||
-    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq binaryen >/dev/null; }
-  command -v wasm-opt >/dev/null
+  ensure_apt wasm-opt binaryen
 }
 
 # The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
@@ -256,8 +264,8 @@ run_tests() {
   (cd filters/fuzz && cargo fmt -- --check)
   log "cargo clippy (native)"
   cargo clippy --quiet --workspace --all-targets -- -D warnings
-  # --all-targets skips `test = false` targets: the demo, bench and soak programs.
-  cargo clippy --quiet -p tracesafe --test demo --test bench --test soak -- -D warnings
+  # --all-targets skips `test = false` targets: the demo, bench, soak and profile programs.
+  cargo clippy --quiet -p tracesafe --test demo --test bench --test soak --test envoy_profile -- -D warnings
   cargo clippy --quiet -p tracesafe --features test-trap -- -D warnings
   cargo clippy --quiet -p tracesafe --features host-call-count -- -D warnings
   log "cargo test (native unit tests, tracesafe CLI)"
@@ -278,25 +286,19 @@ run_tests() {
   log "all tests passed"
 }
 
-# wrk drives the benchmark's load (Debian package; apt-get as root or via sudo).
+# wrk drives the benchmark's load.
 ensure_wrk() {
-  command -v wrk >/dev/null && return
-  log "installing wrk"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
-  command -v wrk >/dev/null
+  ensure_apt wrk wrk
 }
 
-# The bench's floor: an empty proxy-wasm filter (bench/wasm-noop, its own
+# The bench's floor: an empty proxy-wasm filter (tests/bench/wasm-noop, its own
 # workspace and lockfile), built and optimized like the plugin. It shares
 # the plugin's target directory: the same profile and flags, so std
 # (build-std) and proxy-wasm come from the plugin's build instead of a
 # second build of std (about 30 s).
 build_wasm_noop() {
   log "building dist/wasm-noop.wasm (bench floor)"
-  wasm_build --manifest-path bench/wasm-noop/Cargo.toml --target-dir target
+  wasm_build --manifest-path tests/bench/wasm-noop/Cargo.toml --target-dir target
   mkdir -p dist
   wasm_opt target/wasm32-wasip1/release/wasm_noop.wasm dist/wasm-noop.wasm
 }
@@ -334,6 +336,23 @@ bench() {
   log "bench done in ${SECONDS}s"
 }
 
+# Where one bench variant's CPU per request goes inside Envoy
+# (tests/envoy_profile.rs; docs/benchmark.md, "Envoy"): its own Envoy with
+# that variant's listener of envoy/bench/filter.yaml under callgrind, or
+# natively with user and kernel time per thread. Run by hand; neither
+# `test` nor `bench` runs it.
+#   envoy_profile callgrind|cpu VARIANT [REQUESTS]
+envoy_profile() {
+  [ $# -ge 2 ] || { echo "usage: $0 envoy-profile callgrind|cpu VARIANT [REQUESTS]" >&2; exit 2; }
+  build
+  build_wasm_noop
+  ensure_envoy
+  # h2load sends the load; valgrind's callgrind_control drives the profile.
+  ensure_apt h2load nghttp2-client
+  [ "$1" != callgrind ] || ensure_apt callgrind_control valgrind
+  cargo test --quiet -p tracesafe --test envoy_profile -- "$@"
+}
+
 cmd=${1:-build}
 shift || true
 case "$cmd" in
@@ -344,5 +363,6 @@ case "$cmd" in
   bench) bench ;;
   fuzz) fuzz "$@" ;;
   soak) soak ;;
-  *) echo "usage: $0 [build|demo|test|bench|image|fuzz [seconds]|soak]" >&2; exit 2 ;;
+  envoy-profile) envoy_profile "$@" ;;
+  *) echo "usage: $0 [build|demo|test|bench|image|fuzz [seconds]|soak|envoy-profile callgrind|cpu VARIANT [REQUESTS]]" >&2; exit 2 ;;
 esac

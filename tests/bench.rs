@@ -40,31 +40,20 @@ mod common;
 #[path = "bench/export.rs"]
 mod export;
 
-use common::envoy::{envoy_bin, repo_root, wasm_path, yaml_string, Envoy, Plugin};
+use common::bench::{
+    clk_tck, filter_envoy, pick_cpus, policy, stat_ticks, BenchRequest, FLOOR, POLICIES, VARIANTS,
+};
+use common::envoy::{envoy_bin, repo_root, wasm_path, Envoy, Plugin};
 use common::support::BENCH_ENV;
 use common::{http, Request};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Listener names in `envoy/bench/filter.yaml`, in table order.
-const VARIANTS: [&str; 6] = [
-    "bare",
-    "wasm-noop",
-    "tracesafe-min",
-    "tracesafe-full",
-    "lua",
-    "native",
-];
-/// The floor: an empty proxy-wasm filter (bench/wasm-noop), built by
-/// `./build.sh bench` into `dist/`.
-const FLOOR: &str = "wasm-noop";
-/// Variants whose plugin configuration is `envoy/bench/<name>.json`.
-const POLICIES: [&str; 2] = ["tracesafe-min", "tracesafe-full"];
 /// Seconds per variant of the discarded warm-up round.
 const WARMUP_SECONDS: u32 = 1;
 /// The wasm module size target.
@@ -110,32 +99,6 @@ impl Settings {
             connections: var("BENCH_CONNECTIONS", 32),
             memory_requests: var("BENCH_MEMORY_REQUESTS", 1_000_000),
             export_seconds: var("BENCH_EXPORT_SECONDS", 3),
-        }
-    }
-}
-
-/// `envoy/bench/request.json`: the one request every variant gets.
-struct BenchRequest {
-    method: String,
-    path: String,
-    authority: String,
-    headers: Vec<(String, String)>,
-}
-
-impl BenchRequest {
-    fn load(path: &Path) -> Self {
-        let v: Value = serde_json::from_slice(&read(path)).unwrap();
-        let text = |v: &Value| v.as_str().expect("request.json: strings").to_string();
-        BenchRequest {
-            method: text(&v["method"]),
-            path: text(&v["path"]),
-            authority: text(&v["authority"]),
-            headers: v["headers"]
-                .as_array()
-                .expect("request.json: headers")
-                .iter()
-                .map(|h| (text(&h[0]), text(&h[1])))
-                .collect(),
         }
     }
 }
@@ -188,7 +151,6 @@ struct WasmMemory {
 struct Bench {
     settings: Settings,
     envoy: Envoy,
-    bench_dir: PathBuf,
     wrk_script: PathBuf,
     filter_cpu: String,
     load_cpu: String,
@@ -199,58 +161,25 @@ fn main() {
     let started = Instant::now();
     let settings = Settings::from_env();
     let (filter_cpu, load_cpu) = pick_cpus();
-    let bench_dir = repo_root().join("envoy/bench");
     let scratch = std::env::temp_dir().join(format!("tracesafe-bench-{}", std::process::id()));
     fs::create_dir_all(&scratch).unwrap();
-    let request = BenchRequest::load(&bench_dir.join("request.json"));
+    let request = BenchRequest::load();
     let wrk_script = scratch.join("request.lua");
     fs::write(&wrk_script, wrk_script_for(&request)).unwrap();
 
     let upstream = Envoy::builder("bench/upstream.yaml")
         .pinned(&load_cpu)
         .start();
-    let policy =
-        |name: &str| String::from_utf8(read(&bench_dir.join(format!("{name}.json")))).unwrap();
-    // Both plugins in one VM (vm_id), which gets tracesafe-full's key.
-    let plugin = |name: &str| {
-        let config: Value = serde_json::from_str(&policy(name)).unwrap();
-        Plugin::new(&config)
-            .at(&name.replace('-', "_").to_uppercase())
-            .named(name)
-            .vm_id("tracesafe")
-    };
-    let noop = Plugin::new(&json!({}))
-        .wasm(&repo_root().join("dist/wasm-noop.wasm"))
-        .at("WASM_NOOP")
-        .named(FLOOR)
-        .vm_id(FLOOR);
-    let envoy = Envoy::builder("bench/filter.yaml")
-        .upstream(upstream.port("upstream"))
-        .with(noop)
-        .with(plugin("tracesafe-min"))
-        .with(plugin("tracesafe-full"))
-        .var(
-            "LUA_SOURCE",
-            yaml_string(&String::from_utf8(read(&bench_dir.join("lua-filter.lua"))).unwrap()),
-        )
-        .var(
-            "NATIVE_REMOVALS",
-            native_removals(&policy("tracesafe-full")),
-        )
-        .env(BENCH_ENV)
+    let envoy = filter_envoy(upstream.port("upstream"), &policy("tracesafe-full"))
         .pinned(&filter_cpu)
         .start();
     let bench = Bench {
         settings,
         envoy,
-        bench_dir,
         wrk_script,
         filter_cpu,
         load_cpu,
-        clk_tck: command_output("getconf", &["CLK_TCK"])
-            .trim()
-            .parse()
-            .unwrap(),
+        clk_tck: clk_tck(),
     };
     let s = &bench.settings;
     eprintln!(
@@ -310,9 +239,7 @@ fn main() {
         "== export: tracesafe-full, {} s per protocol",
         s.export_seconds
     );
-    let full: Value =
-        serde_json::from_slice(&read(&bench.bench_dir.join("tracesafe-full.json"))).unwrap();
-    let export = bench.export_check(&full);
+    let export = bench.export_check(&policy("tracesafe-full"));
 
     let report = report(&bench, &rounds, &soak, export, started);
     let table = table(&report);
@@ -408,11 +335,9 @@ impl Bench {
             format!("{},{}", self.filter_cpu, self.load_cpu)
         };
         let workers = SOAK_WORKERS_PER_CPU * cpus.split(',').count() as u32;
-        let config: Value =
-            serde_json::from_slice(&read(&self.bench_dir.join("tracesafe-full.json"))).unwrap();
         let envoy = Envoy::builder("bench/soak.yaml")
             .upstream(upstream_port)
-            .with(Plugin::new(&config))
+            .with(Plugin::new(&policy("tracesafe-full")))
             .env(BENCH_ENV)
             .pinned(&cpus)
             .workers(workers)
@@ -497,11 +422,8 @@ impl Bench {
     /// utime + stime of the Envoy process (all threads), in clock ticks.
     fn cpu_ticks(&self) -> u64 {
         let stat = fs::read_to_string(format!("/proc/{}/stat", self.envoy.pid())).unwrap();
-        // Fields after the command name, which is in parentheses; utime and
-        // stime are fields 14 and 15 of the whole line.
-        let rest = &stat[stat.rfind(')').unwrap() + 2..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+        let (user, system) = stat_ticks(&stat);
+        user + system
     }
 
     /// Busy ticks (everything but idle and iowait) of Envoy's core, from
@@ -599,31 +521,6 @@ fn wasm_memory(smaps: &str) -> Option<WasmMemory> {
     found
 }
 
-/// Both CPUs this process may use: the first for the Envoy under test, the
-/// second for the load (upstream and wrk). With one CPU they share it.
-fn pick_cpus() -> (String, String) {
-    let status = fs::read_to_string("/proc/self/status").unwrap();
-    let list = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-        .unwrap()
-        .trim()
-        .to_string();
-    let mut cpus = Vec::new();
-    for part in list.split(',') {
-        match part.split_once('-') {
-            Some((a, b)) => cpus.extend(a.parse::<u32>().unwrap()..=b.parse::<u32>().unwrap()),
-            None => cpus.push(part.parse::<u32>().unwrap()),
-        }
-    }
-    let filter = cpus[0].to_string();
-    let load = cpus.get(1).unwrap_or(&cpus[0]).to_string();
-    if filter == load {
-        eprintln!("== only one CPU: Envoy and the load share it; ratios still hold, absolute numbers do not");
-    }
-    (filter, load)
-}
-
 /// A wrk script that sends `request` and prints its result as one JSON line.
 fn wrk_script_for(request: &BenchRequest) -> String {
     fn lua(s: &str) -> String {
@@ -652,21 +549,6 @@ end
 "#,
     );
     out
-}
-
-/// `header_mutation` removals for the `native` listener: the headers
-/// tracesafe-full.json removes.
-fn native_removals(full_policy: &str) -> String {
-    let policy: Value = serde_json::from_str(full_policy).unwrap();
-    let names = policy["request_headers"]["remove"]
-        .as_array()
-        .expect("tracesafe-full.json: request_headers.remove feeds the native variant");
-    let removals: Vec<Value> = names.iter().map(|n| json!({ "remove": n })).collect();
-    Value::Array(removals).to_string()
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn command_output(cmd: &str, args: &[&str]) -> String {
@@ -842,10 +724,7 @@ fn report(
             "load_generator": "wrk -t1",
             "clk_tck": bench.clk_tck, "envoy_seconds": started.elapsed().as_secs(),
         },
-        "policies": POLICIES.iter().map(|p| {
-            let text = read(&bench.bench_dir.join(format!("{p}.json")));
-            (p.to_string(), serde_json::from_slice::<Value>(&text).unwrap())
-        }).collect::<serde_json::Map<_, _>>(),
+        "policies": POLICIES.iter().map(|p| (p.to_string(), policy(p))).collect::<serde_json::Map<_, _>>(),
         "variants": variants,
         "wasm_bytes": wasm_bytes,
         "filters_ns_per_req": filters,

@@ -16,7 +16,7 @@ use common::collector::Collector;
 use common::load::{self, Memory};
 use common::support::BENCH_ENV;
 use common::{envoy, Echo, Envoy, Plugin, Request};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// RSS growth allowed after the warm-up (KiB): a few pages of connection
 /// buffers.
@@ -35,8 +35,7 @@ fn main() {
         .unwrap_or(1_000_000);
     let step = total / 10;
     // The benchmark's full policy; its spans go to this Envoy's collector.
-    let path = envoy::repo_root().join("envoy/bench/tracesafe-full.json");
-    let mut policy: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut policy = common::bench::policy("tracesafe-full");
     policy["export"]["cluster"] = json!("collector");
     let echo = Echo::start();
     let collector = Collector::start();

@@ -285,7 +285,7 @@ impl Engine {
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.trim_ascii().to_vec())?,
-            TenantSource::Baggage(key) => bag.value(key)?.into_bytes(),
+            TenantSource::Baggage(key) => bag.value(key)?.into_owned().into_bytes(),
         };
         (!raw.is_empty()).then_some(raw)
     }
@@ -320,6 +320,14 @@ impl Engine {
         ops.reserve(trace_ops.len() + 16);
         ops.extend(trace_ops);
         mark(&mut hits, Carrier::TraceContext, &mut r);
+        // The sanitized URL and user agent only feed the span record.
+        let for_span = trace
+            .as_ref()
+            .is_some_and(|ctx| self.every_span || self.exports(ctx));
+        let user_agent = first(input.headers, "user-agent");
+        if let Some(ua) = std::str::from_utf8(user_agent).ok().filter(|_| for_span) {
+            r.also_for_span(ua);
+        }
         let header_ops =
             policy
                 .request_headers
@@ -335,14 +343,10 @@ impl Engine {
         // Header policy after trace ops, so an explicit removal wins.
         ops.extend(header_ops);
         ops.extend(baggage_ops);
-        // The sanitized URL and user agent only feed the span record.
-        let for_span = trace
-            .as_ref()
-            .is_some_and(|ctx| self.every_span || self.exports(ctx));
         let (url, path_op) = policy.url.sanitize(input.headers, &mut r, for_span);
         ops.extend(path_op);
         mark(&mut hits, Carrier::Url, &mut r);
-        let user_agent = match first(input.headers, "user-agent") {
+        let user_agent = match user_agent {
             raw if raw.is_empty() || !for_span => None,
             raw => r.clean(&crate::http::lossy(raw)),
         };
@@ -381,7 +385,7 @@ impl Engine {
                     redacted_baggage: redactions.baggage,
                     tokens: redactions.tokens,
                 };
-                let mut span = SpanRecord::start(ctx, input.now_ns, &facts, &identities);
+                let mut span = SpanRecord::start(ctx, input.now_ns, facts, &identities);
                 if let Some(call) = &grpc {
                     span.set_grpc(call);
                 }

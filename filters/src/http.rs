@@ -46,12 +46,19 @@ pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
 /// Every value of a header, in order: the host's list keeps repeated fields
 /// apart, and some formats must see all of them (two `traceparent` fields
 /// are invalid, `tracestate` fields are joined).
-pub fn values<'a>(headers: &[Header<'a>], name: &str) -> Vec<&'a [u8]> {
-    headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| *v)
-        .collect()
+/// A name sent once (the usual case) borrows its field: no list is built.
+pub fn values<'h, 'a>(headers: &'h [Header<'a>], name: &str) -> Cow<'h, [&'a [u8]]> {
+    let same = |(n, _): &&Header| n.eq_ignore_ascii_case(name);
+    let Some(i) = headers.iter().position(|h| same(&h)) else {
+        return Cow::Borrowed(&[]);
+    };
+    let from = headers.get(i..).unwrap_or_default();
+    match from.split_first() {
+        Some((one, rest)) if !rest.iter().any(|h| same(&h)) => {
+            Cow::Borrowed(std::slice::from_ref(&one.1))
+        }
+        _ => Cow::Owned(from.iter().filter(same).map(|(_, v)| *v).collect()),
+    }
 }
 
 /// Whether any field of this name is present.
@@ -84,7 +91,26 @@ pub fn is_token(s: &str) -> bool {
 
 /// RFC 9110 `tchar`.
 pub fn is_tchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+    // A match, not a search of the list: this runs for every byte of every
+    // baggage key and header name.
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '!' | '#'
+                | '$'
+                | '%'
+                | '&'
+                | '\''
+                | '*'
+                | '+'
+                | '-'
+                | '.'
+                | '^'
+                | '_'
+                | '`'
+                | '|'
+                | '~'
+        )
 }
 
 /// Which side of the workload this hop is: it decides SERVER vs CLIENT spans.
@@ -135,11 +161,26 @@ pub struct RequestInput<'a> {
 mod tests {
     use super::*;
 
+    /// RFC 9110: `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" /
+    /// "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA`, nothing else.
+    #[test]
+    fn tchar_is_exactly_the_rfc_set() {
+        for c in (0u8..=255).map(char::from) {
+            let want = c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            assert_eq!(is_tchar(c), want, "{c:?}");
+        }
+    }
+
     #[test]
     fn values_keeps_every_field_in_order() {
         let hs: [Header; 3] = [("TraceState", b"a=1"), ("x", b"0"), ("tracestate", b"b=2")];
         assert_eq!(values(&hs, "tracestate"), vec![&b"a=1"[..], &b"b=2"[..]]);
         assert!(values(&hs, "traceparent").is_empty());
+        // A field sent once is borrowed, not copied into a list.
+        let one = values(&hs, "X");
+        assert_eq!(*one, [&b"0"[..]]);
+        assert!(matches!(one, Cow::Borrowed(_)));
+        assert!(matches!(values(&hs, "tracestate"), Cow::Owned(_)));
         assert!(has(&hs, "TRACESTATE"));
         assert!(!has(&hs, "traceparent"));
     }

@@ -29,6 +29,28 @@ pub fn envoy_bin() -> PathBuf {
     p
 }
 
+/// The Envoy executable itself: `$ENVOY_BIN`, or the binary inside the
+/// `.venv` package. `.venv/bin/envoy` is a Python script that execs it,
+/// which a wrapper such as valgrind cannot follow.
+pub fn envoy_native_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("ENVOY_BIN") {
+        return PathBuf::from(p);
+    }
+    let lib = repo_root().join(".venv/lib");
+    fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|python| python.path().join("site-packages/envoy/_bin/envoy"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "no Envoy binary under {}: run ./build.sh build first",
+                lib.display()
+            )
+        })
+}
+
 /// The plugin under test: `$TRACESAFE_WASM` or `dist/tracesafe.wasm`.
 pub fn wasm_path() -> PathBuf {
     if let Ok(p) = std::env::var("TRACESAFE_WASM") {
@@ -129,37 +151,42 @@ impl Envoy {
             env: Vec::new(),
             cpus: None,
             workers: 1,
+            wrapper: Vec::new(),
+            only_listener: None,
         }
     }
 
-    fn launch(config: &str, env: &[(&str, &str)], cpus: Option<&str>, workers: u32) -> Started {
+    fn launch(config: &str, b: &Builder) -> Started {
         let dir = scratch_dir();
         let cfg = dir.join("envoy.yaml");
         fs::write(&cfg, config).unwrap();
         let admin_file = dir.join("admin.txt");
         let log = fs::File::create(dir.join("envoy.log")).unwrap();
-        // taskset execs Envoy, so the child's pid is Envoy's.
-        let mut cmd = match cpus {
-            Some(cpus) => {
-                let mut c = Command::new("taskset");
-                c.args(["-c", cpus]).arg(envoy_bin());
-                c
-            }
-            None => Command::new(envoy_bin()),
-        };
-        cmd.arg("-c")
+        // taskset and valgrind exec (or become) Envoy, so the child's pid
+        // is Envoy's.
+        let mut argv: Vec<PathBuf> = Vec::new();
+        if let Some(cpus) = &b.cpus {
+            argv.extend(["taskset".into(), "-c".into(), cpus.into()]);
+        }
+        argv.extend(b.wrapper.iter().map(PathBuf::from));
+        argv.push(if b.wrapper.is_empty() {
+            envoy_bin()
+        } else {
+            envoy_native_bin()
+        });
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .arg("-c")
             .arg(&cfg)
             .arg("--concurrency")
-            .arg(workers.to_string())
+            .arg(b.workers.to_string())
             .args(["--disable-hot-restart", "-l", "info"])
             .arg("--admin-address-path")
             .arg(&admin_file)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
+        cmd.envs(b.env.iter().map(|(k, v)| (k, v)));
         let child = cmd.spawn().expect("spawn envoy");
         let mut envoy = Envoy {
             child,
@@ -167,7 +194,9 @@ impl Envoy {
             admin: 0,
             listeners: HashMap::new(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // Under valgrind V8 alone takes minutes to start.
+        let wait = Duration::from_secs(if b.wrapper.is_empty() { 60 } else { 600 });
+        let deadline = Instant::now() + wait;
         loop {
             if let Some(status) = envoy.child.try_wait().unwrap() {
                 return Started::Exited {
@@ -188,7 +217,7 @@ impl Envoy {
             }
             assert!(
                 Instant::now() < deadline,
-                "envoy not ready after 60s:\n{}",
+                "envoy not ready after {wait:?}:\n{}",
                 envoy.log()
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -268,6 +297,18 @@ impl Envoy {
         }
         out
     }
+}
+
+/// `config` with `static_resources.listeners` cut down to the one named
+/// `name` (YAML anchors resolved, as Envoy would).
+fn keep_listener(config: &str, name: &str) -> String {
+    let mut v: serde_norway::Value = serde_norway::from_str(config).unwrap();
+    let listeners = v["static_resources"]["listeners"]
+        .as_sequence_mut()
+        .expect("template without static_resources.listeners");
+    listeners.retain(|l| l["name"].as_str() == Some(name));
+    assert_eq!(listeners.len(), 1, "no listener {name} in the template");
+    serde_norway::to_string(&v).unwrap()
 }
 
 fn read_admin_port(path: &Path) -> Option<u16> {
@@ -388,6 +429,8 @@ pub struct Builder {
     env: Vec<(String, String)>,
     cpus: Option<String>,
     workers: u32,
+    wrapper: Vec<String>,
+    only_listener: Option<String>,
 }
 
 impl Builder {
@@ -433,6 +476,21 @@ impl Builder {
         self
     }
 
+    /// Runs Envoy under `command` (e.g. `valgrind --tool=callgrind`): the
+    /// binary itself, not the `.venv` script, and up to 10 minutes to start.
+    pub fn wrapped(mut self, command: &[&str]) -> Builder {
+        self.wrapper = command.iter().map(|c| c.to_string()).collect();
+        self
+    }
+
+    /// Keeps only the listener `name` of the template: the Envoy profile
+    /// runs one variant of `bench/filter.yaml` (under valgrind V8 can create
+    /// only two VMs, the main thread's and one worker's).
+    pub fn only_listener(mut self, name: &str) -> Builder {
+        self.only_listener = Some(name.into());
+        self
+    }
+
     /// The rendered configuration.
     pub fn render(&self) -> String {
         let text = fs::read_to_string(repo_root().join("envoy").join(&self.template)).unwrap();
@@ -443,17 +501,16 @@ impl Builder {
             .map(|p| (p.placeholder.as_str(), p.entry(&keys)))
             .collect();
         vars.extend(self.vars.iter().map(|(k, v)| (k.as_str(), v.clone())));
-        render(&text, &vars)
+        let out = render(&text, &vars);
+        match &self.only_listener {
+            Some(name) => keep_listener(&out, name),
+            None => out,
+        }
     }
 
     /// Starts Envoy and waits until it is ready or has exited.
     pub fn try_start(self) -> Started {
-        let env: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        Envoy::launch(&self.render(), &env, self.cpus.as_deref(), self.workers)
+        Envoy::launch(&self.render(), &self)
     }
 
     /// Starts Envoy and panics unless it becomes ready.

@@ -10,6 +10,7 @@
 )]
 
 pub mod app;
+pub mod bench;
 pub mod certs;
 pub mod collector;
 pub mod echo;

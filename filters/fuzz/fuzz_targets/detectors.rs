@@ -1,5 +1,6 @@
 //! The detectors on arbitrary text: no panic; hits are in bounds, on char
-//! boundaries, ordered and disjoint; a clean verdict means no hit; and a
+//! boundaries, ordered and disjoint; `find_both` is `find` plus
+//! `find_for_span`; a clean verdict means no hit; and a
 //! secret planted in the text (set off by `; `) never survives a scan,
 //! whatever surrounds it and whichever action applies.
 #![no_main]
@@ -34,6 +35,8 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(rest);
 
     let hits = d.find(&text);
+    // One pass for a value that is forwarded and span-bound equals two.
+    assert_eq!(d.find_both(&text), (hits.clone(), d.find_for_span(&text)));
     let mut end = 0;
     for h in &hits {
         assert!(

@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let h = borrowed(&owned);
 
     let tp_fields = headers::values(&h, "traceparent");
-    for field in &tp_fields {
+    for field in tp_fields.iter() {
         if let Some(tp) = TraceParent::parse(field) {
             let out = tp.to_header();
             assert_eq!(out.len(), 55);
@@ -176,8 +176,8 @@ fn traceresponse_modes(h: &[Header]) {
         let ops = traceresponse::apply(mode, h, trace, &mut m);
         let out = explain::apply(h, &ops);
         let values: Vec<Vec<u8>> = headers::values(&borrowed(&out), traceresponse::HEADER)
-            .into_iter()
-            .map(<[u8]>::to_vec)
+            .iter()
+            .map(|v| v.to_vec())
             .collect();
         (values, m.get(Metric::TraceresponseInvalid))
     };

@@ -77,46 +77,53 @@ impl BaggagePolicy {
     }
 }
 
-/// One W3C member as received.
+/// One W3C member as received, borrowed from its `baggage` field: parsing
+/// runs on every request, and most members are forwarded untouched.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Member {
+struct Member<'a> {
     /// The member's text without surrounding whitespace, forwarded as is
-    /// when the member is kept unchanged.
-    raw: String,
-    key: String,
-    /// Percent-decoded, invalid UTF-8 replaced by U+FFFD.
-    value: String,
-    /// Properties, normalised (`k=v` or `k`), kept on rewrite.
-    props: Vec<String>,
+    /// when the member is kept unchanged. Its properties are read again
+    /// from it only when the member is rewritten.
+    raw: &'a str,
+    key: &'a str,
+    /// Percent-decoded, invalid UTF-8 replaced by U+FFFD; owned only when
+    /// the value had escapes.
+    value: Cow<'a, str>,
 }
 
 /// One legacy header name and its fields.
 #[derive(Debug, Clone)]
-struct Legacy {
-    name: String,
-    key: String,
-    values: Vec<Vec<u8>>,
+struct Legacy<'a> {
+    /// Lowercase; Envoy already lowercases names, so usually borrowed.
+    name: Cow<'a, str>,
+    /// Length of the `uberctx-`/`ot-baggage-` prefix of `name`.
+    prefix: usize,
+    values: Vec<&'a [u8]>,
 }
 
-impl Legacy {
-    fn value(&self) -> Option<String> {
+impl<'a> Legacy<'a> {
+    fn key(&self) -> &str {
+        self.name.get(self.prefix..).unwrap_or_default()
+    }
+
+    fn value(&self) -> Option<Cow<'a, str>> {
         self.values
             .first()
-            .map(|v| pct::decode_lossy(v.trim_ascii(), false))
+            .map(|v| pct::decode_cow(v.trim_ascii(), false))
     }
 }
 
 /// The baggage of one request, parsed once and used for the tenant lookup
-/// and the policy.
+/// and the policy. Borrows from the request headers.
 #[derive(Debug, Clone, Default)]
-pub struct Baggage {
+pub struct Baggage<'a> {
     present: bool,
     /// Bytes of all `baggage` fields joined with `,`, as they would be
     /// forwarded unchanged.
     bytes: usize,
-    members: Vec<Member>,
+    members: Vec<Member<'a>>,
     invalid: u64,
-    legacy: Vec<Legacy>,
+    legacy: Vec<Legacy<'a>>,
 }
 
 /// What the policy decided for one member.
@@ -196,12 +203,12 @@ impl BaggagePolicy {
         let mut changed = bag.invalid > 0 || bag.bytes > MAX_BYTES;
         let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(bag.members.len());
         for m in &bag.members {
-            match self.decide(&m.key, &m.value, r) {
-                Decision::Keep => out.push(Cow::Borrowed(&m.raw)),
+            match self.decide(m.key, &m.value, r) {
+                Decision::Keep => out.push(Cow::Borrowed(m.raw)),
                 Decision::Drop => changed = true,
                 Decision::Value(v) => {
                     changed = true;
-                    out.push(Cow::Owned(serialize(&m.key, &v, &m.props)));
+                    out.push(Cow::Owned(serialize(m.key, &v, m.raw)));
                 }
             }
         }
@@ -220,19 +227,19 @@ impl BaggagePolicy {
 
     fn apply_legacy(&self, l: &Legacy, r: &mut Redactor<'_>) -> Option<HeaderOp> {
         let value = match l.values.as_slice() {
-            [one] if !l.key.is_empty() => pct::decode_lossy(one.trim_ascii(), false),
+            [one] if !l.key().is_empty() => pct::decode_cow(one.trim_ascii(), false),
             // Several fields for one key (or no key at all) cannot be
             // mapped to one member: drop them.
             _ => {
                 r.count(Metric::BaggageInvalid, l.values.len() as u64);
-                return Some(HeaderOp::Remove(l.name.clone()));
+                return Some(HeaderOp::Remove(l.name.to_string()));
             }
         };
-        match self.decide(&l.key, &value, r) {
+        match self.decide(l.key(), &value, r) {
             Decision::Keep => None,
-            Decision::Drop => Some(HeaderOp::Remove(l.name.clone())),
+            Decision::Drop => Some(HeaderOp::Remove(l.name.to_string())),
             Decision::Value(v) => Some(HeaderOp::Set(
-                l.name.clone(),
+                l.name.to_string(),
                 pct::encode(&v, pct::is_baggage_octet).into_bytes(),
             )),
         }
@@ -281,120 +288,163 @@ impl BaggagePolicy {
     }
 }
 
-impl Baggage {
-    pub fn parse(headers: &[Header]) -> Self {
+impl<'a> Baggage<'a> {
+    pub fn parse(headers: &[Header<'a>]) -> Self {
         let mut bag = Baggage::default();
-        let mut joined: Vec<u8> = Vec::new();
-        for (name, value) in headers {
-            // Most headers are neither: decide before copying the name.
-            let legacy = LEGACY_PREFIXES.iter().any(|p| {
+        for &(name, value) in headers {
+            if name.eq_ignore_ascii_case("baggage") {
+                // As if all fields were joined with `,`: members never span
+                // fields, so each is parsed where it lies.
+                bag.bytes += value.len() + usize::from(bag.present);
+                bag.present = true;
+                bag.parse_field(value);
+            } else if let Some(prefix) = LEGACY_PREFIXES.iter().find(|p| {
                 name.get(..p.len())
                     .is_some_and(|head| head.eq_ignore_ascii_case(p))
-            });
-            if !legacy && !name.eq_ignore_ascii_case("baggage") {
-                continue;
-            }
-            let lower = name.to_ascii_lowercase();
-            if lower == "baggage" {
-                if bag.present {
-                    joined.push(b',');
-                }
-                bag.present = true;
-                joined.extend_from_slice(value);
-            } else if let Some(key) = LEGACY_PREFIXES
-                .iter()
-                .find_map(|p| lower.strip_prefix(p))
-                .map(str::to_string)
-            {
-                match bag.legacy.iter_mut().find(|l| l.name == lower) {
-                    Some(l) => l.values.push(value.to_vec()),
-                    None => bag.legacy.push(Legacy {
-                        name: lower,
-                        key,
-                        values: vec![value.to_vec()],
-                    }),
-                }
-            }
-        }
-        bag.bytes = joined.len();
-        if bag.present {
-            let commas = joined.iter().filter(|&&b| b == b',').count();
-            bag.members.reserve(commas + 1);
-        }
-        for piece in joined.split(|&b| b == b',') {
-            let piece = trim_ows(piece);
-            if piece.is_empty() {
-                continue;
-            }
-            match parse_member(piece) {
-                Some(m) => bag.members.push(m),
-                None => bag.invalid += 1,
+            }) {
+                bag.push_legacy(name, prefix.len(), value);
             }
         }
         bag
     }
 
+    fn parse_field(&mut self, field: &'a [u8]) {
+        let commas = field.iter().filter(|&&b| b == b',').count();
+        self.members.reserve(commas + 1);
+        // One UTF-8 check for the whole field is cheaper than one per
+        // member; only a field with invalid UTF-8 is checked member by
+        // member (a member with invalid UTF-8 is invalid).
+        match std::str::from_utf8(field) {
+            Ok(text) => text.split(',').for_each(|m| self.push_member(Some(m))),
+            Err(_) => field
+                .split(|&b| b == b',')
+                .for_each(|m| self.push_member(std::str::from_utf8(m).ok())),
+        }
+    }
+
+    /// One list member (`None`: not UTF-8); empty ones are skipped.
+    fn push_member(&mut self, text: Option<&'a str>) {
+        match text.map(|t| t.trim_matches([' ', '\t'])) {
+            Some("") => {}
+            Some(t) => match parse_member(t) {
+                Some(m) => self.members.push(m),
+                None => self.invalid += 1,
+            },
+            None => self.invalid += 1,
+        }
+    }
+
+    fn push_legacy(&mut self, name: &'a str, prefix: usize, value: &'a [u8]) {
+        let name: Cow<'a, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name.to_ascii_lowercase().into()
+        } else {
+            name.into()
+        };
+        match self.legacy.iter_mut().find(|l| l.name == name) {
+            Some(l) => l.values.push(value),
+            None => self.legacy.push(Legacy {
+                name,
+                prefix,
+                values: vec![value],
+            }),
+        }
+    }
+
     /// The decoded value of `key`: W3C baggage first, then the legacy
     /// headers. Used for the tenant source.
-    pub fn value(&self, key: &str) -> Option<String> {
+    pub fn value(&self, key: &str) -> Option<Cow<'_, str>> {
         if let Some(m) = self
             .members
             .iter()
             .find(|m| m.key.eq_ignore_ascii_case(key))
         {
-            return Some(m.value.clone());
+            return Some(Cow::Borrowed(&m.value));
         }
         self.legacy
             .iter()
-            .find(|l| l.key.eq_ignore_ascii_case(key))
+            .find(|l| l.key().eq_ignore_ascii_case(key))
             .and_then(Legacy::value)
     }
 
     /// The valid W3C members as (key, decoded value), in order.
     pub fn members(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.members
-            .iter()
-            .map(|m| (m.key.as_str(), m.value.as_str()))
+        self.members.iter().map(|m| (m.key, &*m.value))
     }
 
     /// The member a legacy header (`uberctx-<key>`, lowercase name) carries:
     /// (key, decoded value of its first field).
-    pub fn legacy_member(&self, name: &str) -> Option<(&str, String)> {
+    pub fn legacy_member(&self, name: &str) -> Option<(&str, Cow<'_, str>)> {
         let l = self.legacy.iter().find(|l| l.name == name)?;
-        Some((l.key.as_str(), l.value()?))
+        Some((l.key(), l.value()?))
     }
 }
 
 /// `key OWS "=" OWS value *( OWS ";" OWS property )`, ASCII only; `None`
 /// when the member is invalid.
-fn parse_member(bytes: &[u8]) -> Option<Member> {
-    let text = std::str::from_utf8(bytes).ok().filter(|s| s.is_ascii())?;
-    let mut parts = text.split(';');
-    let (key, value) = parts.next()?.split_once('=')?;
+fn parse_member(text: &str) -> Option<Member<'_>> {
+    if !text.is_ascii() {
+        return None;
+    }
+    let (head, mut props) = split_member(text);
+    let (key, value) = split_at_byte(head, b'=')?;
     let key = token_str(key)?;
     let value = octets(value)?;
     // Most values have no escapes: then the text is the value.
-    let value = if value.contains('%') {
+    let value = if value.bytes().any(|b| b == b'%') {
         let decoded = pct::decode(value.as_bytes(), false, true)?;
-        String::from_utf8(decoded)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        Cow::Owned(
+            String::from_utf8(decoded)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
     } else {
-        value.to_string()
+        Cow::Borrowed(value)
     };
-    let mut props = Vec::new();
-    for p in parts {
-        props.push(match p.split_once('=') {
-            Some((k, v)) => format!("{}={}", token_str(k)?, octets(v)?),
-            None => token_str(p)?.to_string(),
-        });
-    }
+    props.try_for_each(|p| p.map(drop))?;
     Some(Member {
-        raw: text.to_string(),
-        key: key.to_string(),
+        raw: text,
+        key,
         value,
-        props,
     })
 }
+
+/// A member's text as its `key=value` part and its properties, OWS
+/// trimmed: `(key, Some(value))` or `(key, None)`, or `None` for an invalid
+/// one. Validates them when parsing and lists them when the member is
+/// rewritten.
+fn split_member(text: &str) -> (&str, impl Iterator<Item = Option<Property<'_>>>) {
+    let mut parts = pieces(text, b';');
+    let head = parts.next().unwrap_or_default();
+    let props = parts.map(|p| match split_at_byte(p, b'=') {
+        Some((k, v)) => Some((token_str(k)?, Some(octets(v)?))),
+        None => Some((token_str(p)?, None)),
+    });
+    (head, props)
+}
+
+/// `s` around its first `sep` (ASCII). Byte loops: members and their
+/// parts are short, and a `char` search costs more to set up than it
+/// saves on them.
+fn split_at_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// `s` split at every `sep` (ASCII), like [`str::split`].
+fn pieces(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let (head, tail) = match split_at_byte(r, sep) {
+            Some((head, tail)) => (head, Some(tail)),
+            None => (r, None),
+        };
+        rest = tail;
+        Some(head)
+    })
+}
+
+/// A property's key and optional value.
+type Property<'a> = (&'a str, Option<&'a str>);
 
 /// A non-empty RFC 7230 token, OWS trimmed.
 fn token_str(s: &str) -> Option<&str> {
@@ -408,23 +458,20 @@ fn octets(s: &str) -> Option<&str> {
     s.bytes().all(pct::is_baggage_octet).then_some(s)
 }
 
-fn trim_ows(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !matches!(c, b' ' | b'\t'));
-    let end = b.iter().rposition(|c| !matches!(c, b' ' | b'\t'));
-    match (start, end) {
-        (Some(s), Some(e)) => b.get(s..=e).unwrap_or_default(),
-        _ => &[],
-    }
-}
-
-fn serialize(key: &str, value: &str, props: &[String]) -> String {
-    let mut out = String::with_capacity(key.len() + value.len() + 8);
+/// `key=value` with the (valid, normalised) properties of the member's
+/// text `raw`.
+fn serialize(key: &str, value: &str, raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + value.len() + 8);
     out.push_str(key);
     out.push('=');
     pct::encode_into(&mut out, value, pct::is_baggage_octet);
-    for p in props {
+    for (k, v) in split_member(raw).1.flatten() {
         out.push(';');
-        out.push_str(p);
+        out.push_str(k);
+        if let Some(v) = v {
+            out.push('=');
+            out.push_str(v);
+        }
     }
     out
 }
@@ -522,14 +569,43 @@ mod tests {
         vec![HeaderOp::Set("baggage".into(), v.as_bytes().to_vec())]
     }
 
+    /// The byte splitters agree with `str`'s.
+    #[test]
+    fn byte_splits_are_str_splits() {
+        for s in [
+            "",
+            ";",
+            "a",
+            "a;b",
+            ";a;;b;",
+            "k=v;p=1=2;q",
+            "=",
+            "a=",
+            "=b",
+        ] {
+            assert_eq!(
+                pieces(s, b';').collect::<Vec<_>>(),
+                s.split(';').collect::<Vec<_>>()
+            );
+            assert_eq!(split_at_byte(s, b'='), s.split_once('='), "{s:?}");
+        }
+    }
+
     #[test]
     fn grammar_accepts_ows_properties_and_equals_in_values() {
         let b = Baggage::parse(&bag(&[" a = 1 ; p1 ; p2 = x ,b=x=y", "c=%41%20b,d="]));
         assert_eq!(b.invalid, 0);
+        let props = |raw| {
+            split_member(raw)
+                .1
+                .flatten()
+                .map(|(k, v)| v.map_or(k.to_string(), |v| format!("{k}={v}")))
+                .collect()
+        };
         let got: Vec<(&str, &str, Vec<String>)> = b
             .members
             .iter()
-            .map(|m| (m.key.as_str(), m.value.as_str(), m.props.clone()))
+            .map(|m| (m.key, &*m.value, props(m.raw)))
             .collect();
         assert_eq!(
             got,

@@ -10,14 +10,19 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 
 pub fn confirm_card(text: &[u8], start: usize, end: usize) -> bool {
-    let digits: Vec<u8> = text
-        .get(start..end)
-        .unwrap_or_default()
-        .iter()
-        .filter(|b| b.is_ascii_digit())
-        .map(|b| b - b'0')
-        .collect();
-    (13..=19).contains(&digits.len()) && luhn(&digits) && standalone(text, start, end, b" -.")
+    // A card has at most 19 digits: gather them without allocating.
+    let mut digits = [0u8; 19];
+    let mut n = 0;
+    for b in text.get(start..end).unwrap_or_default() {
+        if b.is_ascii_digit() {
+            match digits.get_mut(n) {
+                Some(d) => *d = b - b'0',
+                None => return false,
+            }
+            n += 1;
+        }
+    }
+    n >= 13 && luhn(digits.get(..n).unwrap_or_default()) && standalone(text, start, end, b" -.")
 }
 
 pub fn confirm_ssn(text: &[u8], start: usize, end: usize) -> bool {

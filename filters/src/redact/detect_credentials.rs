@@ -261,8 +261,16 @@ pub fn aws_secret(t: &[u8], i: usize) -> Option<usize> {
 /// Whether a value gives a 40-byte base64 run the AWS-secret meaning: it
 /// names the secret or carries an access key id.
 pub fn aws_context(t: &[u8]) -> bool {
-    t.windows(6).any(|w| w.eq_ignore_ascii_case(b"secret"))
-        || t.windows(4).any(|w| w == b"AKIA" || w == b"ASIA")
+    // One pass, comparing only at `s`, `S` and `A`.
+    t.iter().enumerate().any(|(i, &b)| match b {
+        b's' | b'S' => t
+            .get(i..i + 6)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"secret")),
+        b'A' => t
+            .get(i..i + 4)
+            .is_some_and(|w| w == b"AKIA" || w == b"ASIA"),
+        _ => false,
+    })
 }
 
 /// Keyed shapes found at a byte that is not a word start: the value after

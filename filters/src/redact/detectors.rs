@@ -157,10 +157,10 @@ pub struct Detectors {
     acts: [Option<Act>; 11],
     /// `generic_secret`'s action for span-bound values.
     span_secret: Option<Act>,
+    /// Which built-ins are on, for forwarded (`[0]`) and span-bound (`[1]`)
+    /// values: read on every scan, so worked out once.
+    on: [[bool; 11]; 2],
 }
-
-/// A candidate before overlap resolution: priority, window, label.
-type Candidate = (usize, usize, usize, &'static str);
 
 impl Detectors {
     /// `path` is the JSON path of `detectors`; `has_keys` says whether
@@ -237,11 +237,15 @@ impl Detectors {
             builtin_action(cfg, DetectorKind::GenericSecret),
         )
         .or(Some(Act::Mask));
-        Ok(Self {
+        let mut d = Self {
             custom,
             acts,
             span_secret,
-        })
+            on: [[false; 11]; 2],
+        };
+        d.on = [false, true]
+            .map(|for_span| std::array::from_fn(|slot| d.act(slot, for_span).is_some()));
+        Ok(d)
     }
 
     /// Confirmed, non-overlapping hits in a forwarded value, ordered by
@@ -266,6 +270,33 @@ impl Detectors {
     }
 
     fn find_in(&self, text: &str, for_span: bool) -> Vec<Hit<'_>> {
+        let mut hits = self.custom_hits(text);
+        let base = hits.len();
+        self.builtin_hits(text, for_span, &mut hits);
+        settle(hits, base)
+    }
+
+    /// [`Detectors::find`] and [`Detectors::find_for_span`] of one value
+    /// from a single pass: the span's hits are the forwarded ones plus
+    /// `generic_secret`'s, whose matcher is independent of the others.
+    pub fn find_both(&self, text: &str) -> (Vec<Hit<'_>>, Vec<Hit<'_>>) {
+        let mut span = self.custom_hits(text);
+        let base = span.len();
+        self.builtin_hits(text, true, &mut span);
+        let forwarded = if self.act(GENERIC, false).is_some() {
+            span.clone()
+        } else {
+            span.iter()
+                .filter(|h| h.kind != DetectorKind::GenericSecret)
+                .cloned()
+                .collect()
+        };
+        (settle(forwarded, base), settle(span, base))
+    }
+
+    /// The custom regexes' matches, each widening an earlier overlapping
+    /// one instead of standing beside it.
+    fn custom_hits(&self, text: &str) -> Vec<Hit<'_>> {
         let mut hits: Vec<Hit<'_>> = Vec::new();
         for rule in &self.custom {
             for m in rule.regex.find_iter(text) {
@@ -281,41 +312,53 @@ impl Detectors {
                 }
             }
         }
-        let mut on = [false; 11];
-        for (slot, o) in on.iter_mut().enumerate() {
-            *o = self.act(slot, for_span).is_some();
-        }
-        if on.iter().any(|o| *o) {
-            let mut found = candidates(text.as_bytes(), &on);
-            found.sort_by_key(|c| (c.0, c.1));
-            for (slot, start, end, label) in found {
-                let (Some(&kind), Some(action)) = (BUILT_IN.get(slot), self.act(slot, for_span))
-                else {
-                    continue;
-                };
-                if absorb(&mut hits, start, end) {
-                    continue;
-                }
-                hits.push(Hit {
-                    start,
-                    end,
-                    kind,
-                    label,
-                    action,
-                });
-            }
-        }
-        hits.sort_by_key(|h| h.start);
-        // Overlapping neighbours merge into the earlier one, in place.
-        hits.dedup_by(|h, last| {
-            let overlaps = h.start < last.end;
-            if overlaps {
-                last.end = last.end.max(h.end);
-            }
-            overlaps
-        });
         hits
     }
+
+    /// Appends the confirmed built-in candidates, unordered.
+    fn builtin_hits<'d>(&'d self, text: &str, for_span: bool, hits: &mut Vec<Hit<'d>>) {
+        let on = self
+            .on
+            .get(usize::from(for_span))
+            .copied()
+            .unwrap_or_default();
+        if on.iter().any(|o| *o) {
+            candidates(text.as_bytes(), &on, &mut |slot, start, end, label| {
+                if let (Some(&kind), Some(action)) = (BUILT_IN.get(slot), self.act(slot, for_span))
+                {
+                    hits.push(Hit {
+                        start,
+                        end,
+                        kind,
+                        label,
+                        action,
+                    });
+                }
+            });
+        }
+    }
+}
+
+/// Orders the built-in hits from `base` on by priority, lets each widen an
+/// overlapping earlier hit or stay, then merges overlapping neighbours into
+/// the earlier one: non-overlapping hits by position.
+fn settle(mut hits: Vec<Hit<'_>>, base: usize) -> Vec<Hit<'_>> {
+    if hits.len() < 2 {
+        return hits;
+    }
+    if let Some(found) = hits.get_mut(base..) {
+        found.sort_by_key(|h| (slot_of(h.kind), h.start));
+    }
+    keep_unabsorbed(&mut hits, base);
+    hits.sort_by_key(|h| h.start);
+    hits.dedup_by(|h, last| {
+        let overlaps = h.start < last.end;
+        if overlaps {
+            last.end = last.end.max(h.end);
+        }
+        overlaps
+    });
+    hits
 }
 
 /// A match overlapping a kept hit widens that hit (which keeps its kind,
@@ -328,6 +371,30 @@ fn absorb(hits: &mut [Hit<'_>], start: usize, end: usize) -> bool {
     h.start = h.start.min(start);
     h.end = h.end.max(end);
     true
+}
+
+/// Runs [`absorb`] on each hit from `base` on against the hits kept before
+/// it, compacting the survivors in place.
+fn keep_unabsorbed(hits: &mut Vec<Hit<'_>>, base: usize) {
+    let mut kept = base;
+    for i in base..hits.len() {
+        let Some(&Hit { start, end, .. }) = hits.get(i) else {
+            break;
+        };
+        if !hits.get_mut(..kept).is_some_and(|k| absorb(k, start, end)) {
+            hits.swap(kept, i);
+            kept += 1;
+        }
+    }
+    hits.truncate(kept);
+}
+
+/// The [`BUILT_IN`] priority slot of a built-in kind.
+fn slot_of(kind: DetectorKind) -> usize {
+    BUILT_IN
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(usize::MAX)
 }
 
 /// Priority slot of each built-in in [`BUILT_IN`].
@@ -361,23 +428,20 @@ fn admits(shape: &Shape, slot: usize) -> bool {
     }
 }
 /// The one pass: at each byte that can begin a format, the matchers of the
-/// detectors that are on, each window confirmed before it is kept.
-fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
+/// detectors that are on, each window confirmed before it is handed to
+/// `push` as (priority slot, start, end, label).
+fn candidates(t: &[u8], on: &[bool; 11], push: &mut impl FnMut(usize, usize, usize, &'static str)) {
     let shape = Shape::of(t);
     let mut on = *on;
     for (slot, o) in on.iter_mut().enumerate() {
         *o = *o && admits(&shape, slot);
     }
     if !on.iter().any(|o| *o) {
-        return Vec::new();
+        return;
     }
     // Credential shapes found at a word are 24+ bytes, AWS secrets 40.
     let (word_creds, aws_secrets) = (shape.len >= 24, shape.len >= 40);
     let is_on = |slot: usize| on.get(slot).copied().unwrap_or(false);
-    let mut out: Vec<Candidate> = Vec::new();
-    let mut push = |slot: usize, start: usize, end: usize, label: &'static str| {
-        out.push((slot, start, end, label));
-    };
     let mut aws_context: Option<bool> = None;
     let mut cred_run_end = 0;
     let mut email_floor = 0;
@@ -405,8 +469,10 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
                     }
                 }
             }
-            if let Some(end) = aws_secrets.then(|| creds::aws_secret(t, i)).flatten() {
-                if *aws_context.get_or_insert_with(|| creds::aws_context(t)) {
+            // The value-wide context is one pass, found once; without it no
+            // 40-byte run is looked at.
+            if aws_secrets && *aws_context.get_or_insert_with(|| creds::aws_context(t)) {
+                if let Some(end) = creds::aws_secret(t, i) {
                     push(CREDENTIAL, i, end, "credential:aws_secret");
                 }
             }
@@ -526,7 +592,6 @@ fn candidates(t: &[u8], on: &[bool; 11]) -> Vec<Candidate> {
             }
         }
     }
-    out
 }
 
 /// The configured action of a built-in detector (`tracesafe catalog` too).
@@ -841,6 +906,36 @@ mod tests {
                 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
             )
         );
+    }
+
+    /// One pass for both uses of a value equals a pass for each, whether
+    /// `generic_secret` is off, masked or removed on the wire.
+    #[test]
+    fn find_both_is_find_and_find_for_span() {
+        let samples = include_str!("../../tests/data/near_misses.txt");
+        let texts = [
+            "MyApp/1.0 (token Zx81kLq0PmN3vB7rT5yW2sD4; alice@example.com)",
+            "Zx81kLq0PmN3vB7rT5yW2sD4alice@example.com 10.0.0.1",
+            "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl",
+            "",
+        ];
+        for cfg in [
+            serde_json::json!({"credential": "mask", "iban": "mask"}),
+            serde_json::json!({"generic_secret": "mask"}),
+            serde_json::json!({"generic_secret": "remove", "email": "off",
+                "custom": [{"name": "ord", "regex": "ORD-[0-9]+"}]}),
+        ] {
+            let cfg: DetectorsConfig = serde_json::from_value(cfg).unwrap();
+            let d = Detectors::compile(&cfg, "detectors", false).unwrap();
+            for text in texts.into_iter().chain(samples.lines()) {
+                assert_eq!(
+                    d.find_both(text),
+                    (d.find(text), d.find_for_span(text)),
+                    "{text}"
+                );
+            }
+        }
     }
 
     /// `tests/data/near_misses.txt`: ordinary header values and

@@ -125,7 +125,7 @@ enum ScanSet {
 /// A header policy compiled once in `on_configure`.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderPolicy {
-    remove: Vec<String>,
+    remove: NameSet,
     remove_prefixes: Vec<String>,
     remove_regex: Vec<Regex>,
     allow_only: Option<Vec<String>>,
@@ -154,10 +154,6 @@ impl HeaderPolicy {
         };
         remove.extend(set.concat().iter().map(|s| s.to_string()));
         remove_prefixes.extend(prefixes.iter().map(|s| s.to_string()));
-        // Sorted by length first: `removes` runs for every header, and most
-        // lookups then end on a length compare.
-        remove.sort_unstable_by(|a, b| by_len(a).cmp(&by_len(b)));
-        remove.dedup();
         let mut remove_regex = Vec::with_capacity(cfg.remove_regex.len());
         for (i, re) in cfg.remove_regex.iter().enumerate() {
             let at = format!("{}[{i}]", join(path, "remove_regex"));
@@ -199,7 +195,7 @@ impl HeaderPolicy {
             }
         };
         Ok(Self {
-            remove,
+            remove: NameSet::new(remove),
             remove_prefixes,
             remove_regex,
             allow_only,
@@ -211,9 +207,7 @@ impl HeaderPolicy {
     /// Whether the removal lists (names, prefixes, regexes, defaults) drop
     /// `name` (lowercase).
     pub fn removes(&self, name: &str) -> bool {
-        self.remove
-            .binary_search_by(|n| by_len(n).cmp(&by_len(name)))
-            .is_ok()
+        self.remove.contains(name)
             || self
                 .remove_prefixes
                 .iter()
@@ -246,11 +240,8 @@ impl HeaderPolicy {
 
     /// No rule of this policy applies to `name`: the common case, checked
     /// before gathering the header's values.
-    fn untouched(&self, name: &str) -> bool {
-        !self.removes(name)
-            && self.allowed(name)
-            && self.token_namespace(name).is_none()
-            && !self.scans(name)
+    fn untouched(&self, name: &str, removes: bool) -> bool {
+        !removes && self.allowed(name) && self.token_namespace(name).is_none() && !self.scans(name)
     }
 
     /// Whether `scan` covers `name` (lowercase): its values go through the
@@ -278,14 +269,19 @@ impl HeaderPolicy {
         removed: Metric,
     ) -> Vec<HeaderOp> {
         let mut ops = Vec::new();
-        for (i, (name, value)) in headers.iter().enumerate() {
+        for (i, (name, _)) in headers.iter().enumerate() {
             // Envoy hands over lowercase names; only copy when one is not.
             let lower: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
                 Cow::Owned(name.to_ascii_lowercase())
             } else {
                 Cow::Borrowed(name)
             };
-            if lower.starts_with(':') || self.untouched(&lower) {
+            if lower.starts_with(':') {
+                continue;
+            }
+            // Looked up once: it decides both whether and how.
+            let removes = self.removes(&lower);
+            if self.untouched(&lower, removes) {
                 continue;
             }
             let first = !headers
@@ -295,24 +291,19 @@ impl HeaderPolicy {
             if !first {
                 continue;
             }
-            let same = |(n, _): &&Header| n.eq_ignore_ascii_case(&lower);
-            let later = headers.get(i + 1..).unwrap_or_default();
-            // A name sent once (the usual case) needs no list of values.
-            let values: Cow<'_, [&[u8]]> = if later.iter().any(|h| same(&h)) {
-                Cow::Owned(headers.iter().filter(same).map(|(_, v)| *v).collect())
-            } else {
-                Cow::Borrowed(std::slice::from_ref(value))
-            };
-            if let Some(op) = self.decide(&lower, &values, r, removed) {
+            let values = http::values(headers.get(i..).unwrap_or_default(), &lower);
+            if let Some(op) = self.decide(&lower, removes, &values, r, removed) {
                 ops.push(op);
             }
         }
         ops
     }
 
+    /// `removes`: [`HeaderPolicy::removes`] of `name`.
     fn decide(
         &self,
         name: &str,
+        removes: bool,
         values: &[&[u8]],
         r: &mut Redactor<'_>,
         removed: Metric,
@@ -321,7 +312,7 @@ impl HeaderPolicy {
             return None;
         }
         let fields = values.len() as u64;
-        if self.drops(name) {
+        if removes || !self.allowed(name) {
             r.count(removed, fields);
             return Some(HeaderOp::Remove(name.to_string()));
         }
@@ -377,9 +368,45 @@ impl HeaderPolicy {
     }
 }
 
-/// The order of the removal list: length, then bytes.
+/// The order of a [`NameSet`]: length, then bytes.
 fn by_len(name: &str) -> (usize, &str) {
     (name.len(), name)
+}
+
+/// A set of header names, looked up for every header of every request:
+/// a mask of the names' lengths turns most misses away before any
+/// string compare.
+#[derive(Debug, Clone, Default)]
+struct NameSet {
+    sorted: Vec<String>,
+    /// Bit `n` for a name of `n` bytes, bit 63 for all of 63 and more.
+    lens: u64,
+}
+
+impl NameSet {
+    fn new(mut names: Vec<String>) -> Self {
+        // By length first: a lookup the mask lets through mostly ends on a
+        // length compare.
+        names.sort_unstable_by(|a, b| by_len(a).cmp(&by_len(b)));
+        names.dedup();
+        let lens = names.iter().fold(0, |m, n| m | Self::bit(n));
+        Self {
+            sorted: names,
+            lens,
+        }
+    }
+
+    fn bit(name: &str) -> u64 {
+        1 << name.len().min(63)
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.lens & Self::bit(name) != 0
+            && self
+                .sorted
+                .binary_search_by(|n| by_len(n).cmp(&by_len(name)))
+                .is_ok()
+    }
 }
 
 /// Validates a list of header names (or prefixes), lowercased.
@@ -468,6 +495,35 @@ mod tests {
                 HeaderOp::Set(..) => None,
             })
             .collect()
+    }
+
+    /// The length mask only turns misses away: names of the same length,
+    /// and names of 63 bytes and more (which share one bit), are still
+    /// told apart by their bytes.
+    #[test]
+    fn name_set_finds_exactly_its_names() {
+        let long = "x".repeat(70);
+        let longer = "y".repeat(90);
+        let set = NameSet::new(vec![
+            "cookie".into(),
+            "x-api-key".into(),
+            "cookie".into(),
+            long.clone(),
+        ]);
+        for name in ["cookie", "x-api-key", long.as_str()] {
+            assert!(set.contains(name), "{name}");
+        }
+        for name in [
+            "cookies",
+            "x-api-kez",
+            "",
+            "cooki",
+            longer.as_str(),
+            &long[1..],
+        ] {
+            assert!(!set.contains(name), "{name}");
+        }
+        assert!(!NameSet::default().contains(""));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod token;
 pub mod url;
 
 use crate::metrics::{Metric, Metrics};
-use crate::redact::detectors::{push_mask, Act, DetectorKind, Detectors};
+use crate::redact::detectors::{push_mask, Act, DetectorKind, Detectors, Hit};
 use crate::redact::token::Minter;
 
 /// A value that went through a sanitizer (URL, detectors, method
@@ -30,6 +30,11 @@ impl Clean {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Hands the sanitized text over without a copy (span attributes).
+    pub(crate) fn into_string(self) -> String {
+        self.0
     }
 }
 
@@ -83,6 +88,17 @@ pub struct Redactor<'a> {
     detectors: &'a Detectors,
     minter: Option<Minter<'a>>,
     metrics: Metrics,
+    /// The one forwarded value that also feeds the span ([`Redactor::also_for_span`]),
+    /// as (address, length) of the request's own bytes.
+    span_bound: Option<(usize, usize)>,
+    /// Its span-bound hits, found with its forwarded ones.
+    span_hits: Option<Vec<Hit<'a>>>,
+}
+
+/// Identifies a value by where it lives: the request's bytes stay borrowed
+/// for the whole request, so no other value can share the address.
+fn slice_key(value: &str) -> (usize, usize) {
+    (value.as_ptr() as usize, value.len())
 }
 
 impl<'a> Redactor<'a> {
@@ -93,7 +109,16 @@ impl<'a> Redactor<'a> {
             detectors,
             minter,
             metrics,
+            span_bound: None,
+            span_hits: None,
         }
+    }
+
+    /// `value`, borrowed from the request, will be scanned forwarded and
+    /// then for the span (the user agent): the forwarded scan finds both
+    /// sets of hits in one pass. Scans of other values are unaffected.
+    pub fn also_for_span(&mut self, value: &str) {
+        self.span_bound = Some(slice_key(value));
     }
 
     pub fn count(&mut self, metric: Metric, n: u64) {
@@ -171,8 +196,16 @@ impl<'a> Redactor<'a> {
 
     fn scan_with(&mut self, value: &str, for_span: bool) -> ScanOutcome {
         let detectors = self.detectors;
+        let bound = Some(slice_key(value)) == self.span_bound;
         let hits = if for_span {
-            detectors.find_for_span(value)
+            match self.span_hits.take_if(|_| bound) {
+                Some(hits) => hits,
+                None => detectors.find_for_span(value),
+            }
+        } else if bound {
+            let (forwarded, span) = detectors.find_both(value);
+            self.span_hits = Some(span);
+            forwarded
         } else {
             detectors.find(value)
         };
@@ -278,6 +311,50 @@ mod tests {
         let m = r.into_metrics();
         assert_eq!(m.get(Metric::DetectorHits(DetectorKind::GenericSecret)), 1);
         assert_eq!(m.get(Metric::DetectorHits(DetectorKind::Credential)), 1);
+    }
+
+    /// A value scanned forwarded and then for the span (the user agent)
+    /// gets both outcomes and counts from one pass, exactly as from two;
+    /// the span hits stay with that value, not with one scanned between.
+    #[test]
+    fn one_pass_for_forwarded_and_span_is_the_same_as_two() {
+        let d = detectors(serde_json::json!({"credential": "mask"}));
+        let owned = "MyApp/1.0 (token Zx81kLq0PmN3vB7rT5yW2sD4; alice@example.com)".to_string();
+        let ua = owned.as_str();
+        let copy = owned.clone();
+        let run = |bound: bool| {
+            let mut r = Redactor::new(&d, None, Metrics::default());
+            if bound {
+                r.also_for_span(ua);
+            }
+            let forwarded = r.scan(ua);
+            let between = r.scan_for_span(&copy);
+            let span = r.scan_for_span(ua);
+            (forwarded, between, span, r.into_metrics())
+        };
+        let (one, two) = (run(true), run(false));
+        assert_eq!(
+            one.0,
+            ScanOutcome::Replace(
+                "MyApp/1.0 (token Zx81kLq0PmN3vB7rT5yW2sD4; [REDACTED:email])".into()
+            )
+        );
+        assert_eq!(
+            one.2,
+            ScanOutcome::Replace(
+                "MyApp/1.0 (token [REDACTED:generic_secret]; [REDACTED:email])".into()
+            )
+        );
+        assert_eq!((&one.0, &one.1, &one.2), (&two.0, &two.1, &two.2));
+        assert_eq!(one.3.get(Metric::DetectorHits(DetectorKind::Email)), 3);
+        assert_eq!(
+            one.3.get(Metric::DetectorHits(DetectorKind::GenericSecret)),
+            2
+        );
+        assert_eq!(
+            Redactions::from_metrics(&one.3),
+            Redactions::from_metrics(&two.3)
+        );
     }
 
     #[test]

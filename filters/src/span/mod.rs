@@ -125,7 +125,7 @@ impl SpanRecord {
     pub fn start(
         ctx: &TraceContext,
         start_ns: u64,
-        facts: &SpanFacts,
+        facts: SpanFacts,
         identities: &Identities,
     ) -> Self {
         let method = facts.method.as_str();
@@ -134,19 +134,21 @@ impl SpanRecord {
             None => method.to_string(),
         };
         let mut attributes: Vec<(&'static str, AttrValue)> = Vec::with_capacity(20);
-        let mut s = |k: &'static str, v: &str| attributes.push((k, AttrValue::Str(v.to_string())));
-        s("http.request.method", facts.method.as_str());
+        attributes.push((
+            "http.request.method",
+            AttrValue::Str(facts.method.into_string()),
+        ));
         let optional = [
-            ("http.route", &facts.route),
-            ("url.path", &facts.path),
-            ("url.query", &facts.query),
-            ("url.scheme", &facts.scheme),
-            ("server.address", &facts.server_address),
-            ("user_agent.original", &facts.user_agent),
+            ("http.route", facts.route),
+            ("url.path", facts.path),
+            ("url.query", facts.query),
+            ("url.scheme", facts.scheme),
+            ("server.address", facts.server_address),
+            ("user_agent.original", facts.user_agent),
         ];
         for (k, v) in optional {
             if let Some(v) = v {
-                s(k, v.as_str());
+                attributes.push((k, AttrValue::Str(v.into_string())));
             }
         }
         if let Some((peer, _)) = &identities.peer {
@@ -160,7 +162,10 @@ impl SpanRecord {
                 s(LOCAL_SERVICE_ACCOUNT, sa);
             }
         }
-        s("tracesafe.policy", facts.policy.as_str());
+        attributes.push((
+            "tracesafe.policy",
+            AttrValue::Str(facts.policy.into_string()),
+        ));
         let counts = [
             ("tracesafe.redacted.headers", facts.redacted_headers),
             ("tracesafe.redacted.baggage", facts.redacted_baggage),
@@ -279,7 +284,7 @@ mod tests {
                 IdentitySource::LocalCertificate,
             )),
         };
-        let mut span = SpanRecord::start(&ctx(SpanKind::Server), 10, &facts, &identities);
+        let mut span = SpanRecord::start(&ctx(SpanKind::Server), 10, facts, &identities);
         span.finish(Some(503), 25);
         assert_eq!(span.name, "POST /users/{user}");
         assert!(span.error);
@@ -312,8 +317,12 @@ mod tests {
     fn client_spans_get_the_upstream_peer() {
         let facts = SpanFacts::default();
         let mut m = Metrics::default();
-        let mut client =
-            SpanRecord::start(&ctx(SpanKind::Client), 1, &facts, &Identities::default());
+        let mut client = SpanRecord::start(
+            &ctx(SpanKind::Client),
+            1,
+            facts.clone(),
+            &Identities::default(),
+        );
         client.set_upstream_peer(b"spiffe://td/ns/shop/sa/backend", &mut m);
         client.set_upstream_peer(b"spiffe://td/ns/other/sa/x", &mut m);
         let peers: Vec<_> = client
@@ -326,11 +335,15 @@ mod tests {
             peers[0].1,
             AttrValue::Str("spiffe://td/ns/shop/sa/backend".into())
         );
-        let mut server =
-            SpanRecord::start(&ctx(SpanKind::Server), 1, &facts, &Identities::default());
+        let mut server = SpanRecord::start(
+            &ctx(SpanKind::Server),
+            1,
+            facts.clone(),
+            &Identities::default(),
+        );
         server.set_upstream_peer(b"spiffe://td/ns/shop/sa/backend", &mut m);
         assert!(!server.attributes.iter().any(|(k, _)| *k == PEER_SPIFFE_ID));
-        let mut bad = SpanRecord::start(&ctx(SpanKind::Client), 1, &facts, &Identities::default());
+        let mut bad = SpanRecord::start(&ctx(SpanKind::Client), 1, facts, &Identities::default());
         bad.set_upstream_peer(b"spiffe://BAD/x", &mut m);
         assert_eq!(m.get(Metric::SpiffeInvalid), 1);
     }
@@ -341,8 +354,7 @@ mod tests {
             method: method(b"GET"),
             ..SpanFacts::default()
         };
-        let mut span =
-            SpanRecord::start(&ctx(SpanKind::Client), 10, &facts, &Identities::default());
+        let mut span = SpanRecord::start(&ctx(SpanKind::Client), 10, facts, &Identities::default());
         span.finish(Some(404), 5);
         assert_eq!(span.name, "GET");
         assert!(!span.error);

@@ -228,7 +228,7 @@ mod tests {
             origin: Origin::Started,
             link: None,
         };
-        SpanRecord::start(&ctx, 1, &SpanFacts::default(), &Identities::default())
+        SpanRecord::start(&ctx, 1, SpanFacts::default(), &Identities::default())
     }
 
     fn span(kind: SpanKind) -> SpanRecord {

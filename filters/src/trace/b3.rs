@@ -20,7 +20,7 @@ pub const FLAGS: &str = "x-b3-flags";
 /// as does anything malformed or more than one field.
 pub fn extract_single(headers: &[Header]) -> Option<RemoteSpan> {
     let fields = http::values(headers, SINGLE);
-    let [value] = fields.as_slice() else {
+    let [value] = &*fields else {
         return None;
     };
     let mut parts = trim_ows(value).split(|c| *c == b'-');
@@ -107,7 +107,7 @@ pub fn inject_multi(
 /// `Some(None)` when absent, `Some(Some(v))` for exactly one field, `None`
 /// when repeated.
 fn one<'a>(headers: &'a [Header], name: &str) -> Option<Option<&'a [u8]>> {
-    match http::values(headers, name).as_slice() {
+    match &*http::values(headers, name) {
         [] => Some(None),
         [v] => Some(Some(trim_ows(v))),
         _ => None,

@@ -17,7 +17,7 @@ const DEBUG: u8 = 0x02;
 /// malformed.
 pub fn extract(headers: &[Header]) -> Option<RemoteSpan> {
     let fields = http::values(headers, HEADER);
-    let [value] = fields.as_slice() else {
+    let [value] = &*fields else {
         return None;
     };
     let decoded = url_decode_colons(trim_ows(value));

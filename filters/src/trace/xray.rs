@@ -32,7 +32,7 @@ pub struct XrayHeader {
 
 /// The caller's X-Ray context; `None` when absent, repeated or malformed.
 pub fn extract(headers: &[Header]) -> Option<XrayHeader> {
-    match headers::values(headers, HEADER).as_slice() {
+    match &*headers::values(headers, HEADER) {
         [value] => parse(value),
         _ => None,
     }
