@@ -3,6 +3,7 @@
 //! minter (scoped to the request's tenant) and the request's counters.
 
 pub mod baggage;
+pub mod detect_config;
 pub mod detect_confirm;
 pub mod detect_credentials;
 pub mod detect_formats;
