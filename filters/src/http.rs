@@ -43,6 +43,16 @@ pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// `name` lowercased, copied only when it has an uppercase letter: Envoy
+/// hands over lowercase names, and baggage keys usually are.
+pub fn lowercase(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
 /// Every value of a header, in order: the host's list keeps repeated fields
 /// apart, and some formats must see all of them (two `traceparent` fields
 /// are invalid, `tracestate` fields are joined).

@@ -10,7 +10,7 @@
 
 use crate::error::join;
 use crate::error::ConfigError;
-use crate::http::{is_tchar, Header, HeaderOp};
+use crate::http::{self, is_tchar, Header, HeaderOp};
 use crate::metrics::Metric;
 use crate::redact::pct;
 use crate::redact::token;
@@ -246,12 +246,7 @@ impl BaggagePolicy {
     }
 
     fn decide(&self, key: &str, value: &str, r: &mut Redactor<'_>) -> Decision {
-        // Keys are usually lowercase already: copy only when one is not.
-        let lower: Cow<'_, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            key.to_ascii_lowercase().into()
-        } else {
-            key.into()
-        };
+        let lower = http::lowercase(key);
         let allowed = self.allow.as_ref().is_none_or(|allow| {
             allow
                 .iter()
@@ -335,11 +330,7 @@ impl<'a> Baggage<'a> {
     }
 
     fn push_legacy(&mut self, name: &'a str, prefix: usize, value: &'a [u8]) {
-        let name: Cow<'a, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            name.to_ascii_lowercase().into()
-        } else {
-            name.into()
-        };
+        let name = http::lowercase(name);
         match self.legacy.iter_mut().find(|l| l.name == name) {
             Some(l) => l.values.push(value),
             None => self.legacy.push(Legacy {

@@ -218,7 +218,12 @@ impl HeaderPolicy {
     /// Whether a (non-pseudo, non-proxy) header `name` (lowercase) is
     /// removed: by the removal lists or by `allow_only`.
     pub fn drops(&self, name: &str) -> bool {
-        self.removes(name) || !self.allowed(name)
+        self.drops_given(name, self.removes(name))
+    }
+
+    /// [`HeaderPolicy::drops`] when `removes` is already known.
+    fn drops_given(&self, name: &str, removes: bool) -> bool {
+        removes || !self.allowed(name)
     }
 
     /// The token namespace of a tokenized header (lowercase name).
@@ -270,12 +275,7 @@ impl HeaderPolicy {
     ) -> Vec<HeaderOp> {
         let mut ops = Vec::new();
         for (i, (name, _)) in headers.iter().enumerate() {
-            // Envoy hands over lowercase names; only copy when one is not.
-            let lower: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-                Cow::Owned(name.to_ascii_lowercase())
-            } else {
-                Cow::Borrowed(name)
-            };
+            let lower = http::lowercase(name);
             if lower.starts_with(':') {
                 continue;
             }
@@ -312,7 +312,7 @@ impl HeaderPolicy {
             return None;
         }
         let fields = values.len() as u64;
-        if removes || !self.allowed(name) {
+        if self.drops_given(name, removes) {
             r.count(removed, fields);
             return Some(HeaderOp::Remove(name.to_string()));
         }
