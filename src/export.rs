@@ -4,7 +4,7 @@
 //! export never blocks a request.
 
 use crate::calls;
-use crate::stats::Stats;
+use crate::stats::{self, Stats};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,8 +18,8 @@ use tracesafe_filters::Metrics;
 pub struct SpanSink {
     exporter: Rc<RefCell<Exporter>>,
     stats: Rc<Stats>,
-    /// The tick period last set (0: none yet).
-    tick_ms: Rc<Cell<u64>>,
+    /// The tick period last set (zero: none yet).
+    tick: Rc<Cell<Duration>>,
 }
 
 pub fn now_ms() -> u64 {
@@ -39,27 +39,20 @@ impl SpanSink {
         Self {
             exporter: Rc::new(RefCell::new(exporter)),
             stats,
-            tick_ms: Rc::new(Cell::new(0)),
+            tick: Rc::new(Cell::new(Duration::ZERO)),
         }
     }
 
     /// Queues a finished span; a full queue drops it (counted).
     pub fn push(&self, span: SpanRecord) {
         let mut metrics = Metrics::default();
-        let tick = match self.exporter.try_borrow_mut() {
+        match self.exporter.try_borrow_mut() {
             Ok(mut e) => {
                 e.push(span, &mut metrics);
-                e.tick_ms()
+                // A batch just filled: shorten the tick (one host call per batch).
+                self.set_tick(e.tick_ms());
             }
-            Err(_) => {
-                metrics.add(tracesafe_filters::Metric::SpansDropped, 1);
-                self.tick_ms.get()
-            }
-        };
-        // A batch just filled: shorten the tick (one host call per batch).
-        if tick != self.tick_ms.get() {
-            self.tick_ms.set(tick);
-            calls::tick_period(Duration::from_millis(tick));
+            Err(_) => metrics.add(tracesafe_filters::Metric::SpansDropped, 1),
         }
         self.stats.record_metrics(&metrics);
     }
@@ -95,12 +88,19 @@ impl SpanSink {
             };
             e.dispatched(id, token, now, &mut metrics);
         }
-        let tick = e.tick_ms();
-        if tick != self.tick_ms.get() {
-            self.tick_ms.set(tick);
-            calls::tick_period(Duration::from_millis(tick));
-        }
+        self.set_tick(e.tick_ms());
         self.stats.record_metrics(&metrics);
+    }
+
+    /// Sets the root's tick to what the exporter asks for, but never longer
+    /// than the stats flush period: one tick serves both. A host call only
+    /// when the period changes.
+    fn set_tick(&self, exporter_ms: u64) {
+        let period = Duration::from_millis(exporter_ms).min(stats::FLUSH_PERIOD);
+        if period != self.tick.get() {
+            self.tick.set(period);
+            calls::tick_period(period);
+        }
     }
 
     /// An OTLP/HTTP answer (`status` `None`: no response).

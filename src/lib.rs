@@ -35,6 +35,12 @@ struct Root {
 }
 
 impl Context for Root {
+    /// The VM is going away: hand over what the last tick did not.
+    fn on_done(&mut self) -> bool {
+        self.stats.flush();
+        true
+    }
+
     fn on_http_call_response(
         &mut self,
         token: u32,
@@ -81,6 +87,7 @@ impl RootContext for Root {
         // from the plugin configuration.
         match Engine::from_json_with_env(&bytes, &|name| std::env::var(name).ok()) {
             Ok(engine) => {
+                self.stats.flush();
                 self.stats = Rc::new(stats::Stats::define(engine.policy_names()));
                 self.sink = engine.export().map(|cfg| {
                     let resource = Resource::for_workload(
@@ -93,6 +100,11 @@ impl RootContext for Root {
                     sink.flush();
                     sink
                 });
+                // Without export the tick is the stats flush's alone (the
+                // sink sets it otherwise, capped at the same period).
+                if self.sink.is_none() {
+                    calls::tick_period(stats::FLUSH_PERIOD);
+                }
                 self.engine = Some(Rc::new(engine));
                 true
             }
@@ -104,10 +116,13 @@ impl RootContext for Root {
         }
     }
 
+    /// Sends due span batches, then hands the summed counter increments
+    /// to Envoy (after the sink, so its own counts go in the same flush).
     fn on_tick(&mut self) {
         if let Some(sink) = &self.sink {
             sink.flush();
         }
+        self.stats.flush();
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -128,6 +128,11 @@ pub fn yaml_string(s: &str) -> String {
     serde_json::to_string(s).unwrap()
 }
 
+/// Two and a half of the plugin's stats flush periods (100 ms): a tick
+/// runs within one period after a request, the rest is slack for a loaded
+/// machine.
+const PLUGIN_STATS_FLUSH_WAIT: Duration = Duration::from_millis(250);
+
 pub struct Envoy {
     child: Child,
     dir: PathBuf,
@@ -241,8 +246,13 @@ impl Envoy {
         fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()
     }
 
-    /// Envoy's admin `/stats` as text.
+    /// Envoy's admin `/stats` as text, once the plugin's counters are in.
+    /// The plugin sums its increments in the VM and hands them to Envoy on
+    /// its root tick (`stats::FLUSH_PERIOD` in src/stats.rs, 100 ms), not
+    /// per request, so every read first waits long enough for a tick to
+    /// have run since the requests the caller has seen answered.
     pub fn stats(&self) -> String {
+        std::thread::sleep(PLUGIN_STATS_FLUSH_WAIT);
         http::get(self.admin, "/stats").body_text()
     }
 
