@@ -252,8 +252,14 @@ impl Envoy {
     /// per request, so every read first waits long enough for a tick to
     /// have run since the requests the caller has seen answered.
     pub fn stats(&self) -> String {
-        std::thread::sleep(PLUGIN_STATS_FLUSH_WAIT);
+        self.wait_plugin_stats_flush();
         http::get(self.admin, "/stats").body_text()
+    }
+
+    /// Waits until the plugin's root tick has flushed the counts of the
+    /// requests answered so far (see `stats`).
+    pub fn wait_plugin_stats_flush(&self) {
+        std::thread::sleep(PLUGIN_STATS_FLUSH_WAIT);
     }
 
     /// One counter or gauge from `/stats`, 0 when absent.
