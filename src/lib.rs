@@ -87,6 +87,7 @@ impl RootContext for Root {
         // from the plugin configuration.
         match Engine::from_json_with_env(&bytes, &|name| std::env::var(name).ok()) {
             Ok(engine) => {
+                // A previous configuration's counts still go to its ids.
                 self.stats.flush();
                 self.stats = Rc::new(stats::Stats::define(engine.policy_names()));
                 self.sink = engine.export().map(|cfg| {
