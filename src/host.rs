@@ -4,7 +4,7 @@
 use crate::calls;
 use std::cell::RefCell;
 use std::rc::Rc;
-use tracesafe_filters::{Entropy, Properties};
+use tracesafe_filters::{Entropy, EntropyPool, Properties};
 
 /// Properties that cannot change under one root context, by path prefix:
 /// Envoy keys a plugin, and so its root context, by the listener's traffic
@@ -53,15 +53,18 @@ impl Properties for HostProperties {
     }
 }
 
-/// WASI `random_get` (through getrandom).
-pub struct WasiEntropy;
+/// WASI `random_get` (through getrandom), drawn through the root's
+/// [`EntropyPool`]: one host call per pool, not one per id.
+#[derive(Clone, Default)]
+pub struct WasiEntropy(Rc<RefCell<EntropyPool>>);
 
 impl Entropy for WasiEntropy {
     fn fill(&mut self, buf: &mut [u8]) {
-        if !calls::random(buf) {
-            // Never hand out predictable ids silently: an all-zero buffer is
-            // rejected by the id generators, which then retry.
-            buf.fill(0);
+        let mut refill = calls::random;
+        match self.0.try_borrow_mut() {
+            Ok(mut pool) => pool.fill(buf, &mut refill),
+            // Cannot happen (one callback runs at a time); unpooled then.
+            Err(_) => EntropyPool::default().fill(buf, &mut refill),
         }
     }
 }

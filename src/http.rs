@@ -19,6 +19,7 @@ pub struct Request {
     stats: Rc<Stats>,
     sink: Option<SpanSink>,
     properties: HostProperties,
+    entropy: WasiEntropy,
     /// The policy the request got; the response gets the same one.
     policy: usize,
     /// The request's tenant, so response tokens use the same key.
@@ -39,12 +40,14 @@ impl Request {
         stats: Rc<Stats>,
         sink: Option<SpanSink>,
         properties: Rc<PropertyCache>,
+        entropy: WasiEntropy,
     ) -> Self {
         Self {
             engine,
             stats,
             sink,
             properties: HostProperties::new(properties),
+            entropy,
             policy: 0,
             tenant: None,
             span: None,
@@ -94,7 +97,7 @@ impl HttpContext for Request {
                 properties: &self.properties,
                 now_ns: now_ns(),
             },
-            &mut WasiEntropy,
+            &mut self.entropy,
         );
         // A set replaces every field of that name (Envoy's replace-header),
         // which is how duplicate traceparent/tracestate fields collapse.

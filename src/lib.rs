@@ -32,6 +32,8 @@ struct Root {
     sink: Option<export::SpanSink>,
     /// Properties fixed for this root context (see `host::PropertyCache`).
     properties: Rc<host::PropertyCache>,
+    /// Random bytes for every request of this root (see `host::WasiEntropy`).
+    entropy: host::WasiEntropy,
 }
 
 impl Context for Root {
@@ -133,6 +135,7 @@ impl RootContext for Root {
             self.stats.clone(),
             self.sink.clone(),
             self.properties.clone(),
+            self.entropy.clone(),
         );
         #[cfg(feature = "host-call-count")]
         let request = host_calls::Counted::new(request);

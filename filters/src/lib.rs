@@ -38,7 +38,7 @@ pub use cli::{check, explain};
 pub use config::PluginConfig;
 pub use engine::{Engine, RequestOutcome, ResponseInput, ResponseOutcome};
 pub use error::ConfigError;
-pub use host::{Entropy, Properties};
+pub use host::{Entropy, EntropyPool, Properties};
 pub use http::{Direction, Header, HeaderOp, OwnedHeader, RequestInput};
 pub use metrics::{DetectorKind, Metric, Metrics};
 pub use policy::{Reason, ResponseRead, Selected};
