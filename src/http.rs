@@ -11,7 +11,7 @@ use tracesafe_filters::header_map::HeaderMap;
 use tracesafe_filters::span::audit::AuditRecord;
 use tracesafe_filters::span::SpanRecord;
 use tracesafe_filters::{
-    Engine, HeaderOp, RequestInput, ResponseInput, ResponseRead, TraceContext,
+    Engine, Header, HeaderOp, RequestInput, ResponseInput, ResponseRead, TraceContext,
 };
 
 pub struct Request {
@@ -67,6 +67,27 @@ impl Request {
             }
         }
     }
+
+    /// The engine's response phase on the response headers it asked for.
+    fn respond(&mut self, headers: &[Header]) {
+        let outcome = self.engine.on_response(
+            &ResponseInput {
+                headers,
+                tenant: self.tenant.as_deref(),
+                policy: self.policy,
+                trace: self.trace.as_ref(),
+                properties: &self.properties,
+            },
+            self.span.as_mut(),
+        );
+        Self::apply(&outcome.ops, MapType::HttpResponseHeaders);
+        self.status = outcome.status;
+        if let Some(record) = self.audit.take().and_then(|a| a.finish(&outcome.metrics)) {
+            // Read by the access log: %FILTER_STATE(wasm.tracesafe.audit:PLAIN)%.
+            calls::set_property("tracesafe.audit", record.as_bytes());
+        }
+        self.stats.record_metrics(&outcome.metrics);
+    }
 }
 
 /// The fields of one map, counting what could not be read.
@@ -121,34 +142,15 @@ impl HttpContext for Request {
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         // Fetching the map is the costly host call: only when the engine
         // will look at it.
-        let fetch = match self.engine.response_read(self.policy, self.span.as_ref()) {
-            ResponseRead::IfPresent(name) => {
-                calls::header(MapType::HttpResponseHeaders, name).is_some()
+        let present = |name| calls::header(MapType::HttpResponseHeaders, name).is_some();
+        match self.engine.response_read(self.policy, self.span.as_ref()) {
+            ResponseRead::IfPresent(probe) if !present(probe) => {}
+            ResponseRead::Probe(probe) if !present(probe) => self.respond(&[]),
+            _ => {
+                let buf = calls::header_map(MapType::HttpResponseHeaders);
+                self.respond(&read_headers(&buf, &self.stats).headers);
             }
-            ResponseRead::All => true,
-        };
-        if !fetch {
-            return Action::Continue;
         }
-        let buf = calls::header_map(MapType::HttpResponseHeaders);
-        let map = read_headers(&buf, &self.stats);
-        let outcome = self.engine.on_response(
-            &ResponseInput {
-                headers: &map.headers,
-                tenant: self.tenant.as_deref(),
-                policy: self.policy,
-                trace: self.trace.as_ref(),
-                properties: &self.properties,
-            },
-            self.span.as_mut(),
-        );
-        Self::apply(&outcome.ops, MapType::HttpResponseHeaders);
-        self.status = outcome.status;
-        if let Some(record) = self.audit.take().and_then(|a| a.finish(&outcome.metrics)) {
-            // Read by the access log: %FILTER_STATE(wasm.tracesafe.audit:PLAIN)%.
-            calls::set_property("tracesafe.audit", record.as_bytes());
-        }
-        self.stats.record_metrics(&outcome.metrics);
         Action::Continue
     }
 

@@ -139,7 +139,9 @@ mod tests {
         drop(refill);
         assert_eq!(calls, 1);
         // Exactly the refill's bytes, in order: none skipped, none twice.
-        let want: Vec<u8> = (0..EntropyPool::SIZE).map(|i| 100u8.wrapping_add(i as u8)).collect();
+        let want: Vec<u8> = (0..EntropyPool::SIZE)
+            .map(|i| 100u8.wrapping_add(i as u8))
+            .collect();
         assert_eq!(seen, want);
     }
 
@@ -157,7 +159,16 @@ mod tests {
         let next = |i: u8| 200u8.wrapping_add(i);
         assert_eq!(
             id,
-            [tail(509), tail(510), tail(511), next(0), next(1), next(2), next(3), next(4)]
+            [
+                tail(509),
+                tail(510),
+                tail(511),
+                next(0),
+                next(1),
+                next(2),
+                next(3),
+                next(4)
+            ]
         );
         // Larger than the pool: several refills in one fill.
         let mut big = [0u8; 2 * EntropyPool::SIZE];
