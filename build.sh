@@ -63,14 +63,14 @@ ensure_apt() {
   command -v "$1" >/dev/null
 }
 
-# wasm-opt (Debian package binaryen) shrinks the module after rustc; see
+# wasm-opt (Debian package binaryen) optimizes the module after rustc; see
 # docs/benchmark.md for the size and CPU of each opt-level with and without it.
 ensure_wasm_opt() {
   ensure_apt wasm-opt binaryen
 }
 
 # The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
-WASM_OPT_FLAGS=(-Os --enable-bulk-memory --enable-sign-ext --enable-mutable-globals
+WASM_OPT_FLAGS=(-O3 --enable-bulk-memory --enable-sign-ext --enable-mutable-globals
   --enable-nontrapping-float-to-int)
 
 #   wasm_opt IN OUT
