@@ -139,11 +139,11 @@ build_host_calls() {
   cp target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe-host-calls.wasm
 }
 
-# OCI image layout of one wasm (tools/oci_layout.py: deterministic, so the
+# OCI image layout of one wasm (examples/oci/oci_layout.py: deterministic, so the
 # same wasm always gives the same manifest digest).
 #   oci_layout WASM OUT_DIR TAG   prints the manifest digest
 oci_layout() {
-  python3 tools/oci_layout.py "$@"
+  python3 examples/oci/oci_layout.py "$@"
 }
 
 version() {

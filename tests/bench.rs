@@ -44,6 +44,7 @@ use common::bench::{
     clk_tck, filter_envoy, pick_cpus, policy, stat_ticks, BenchRequest, FLOOR, POLICIES, VARIANTS,
 };
 use common::envoy::{envoy_bin, repo_root, wasm_path, Envoy, Plugin};
+use common::load::{vm_rss_kib, WasmMemories};
 use common::support::BENCH_ENV;
 use common::{http, Request};
 use serde_json::{json, Value};
@@ -136,16 +137,8 @@ struct Soak {
 struct MemSample {
     requests: u64,
     rss_kib: i64,
-    wasm: Option<WasmMemory>,
-}
-
-/// All wasm linear memories of the process (one per VM: Envoy runs one on
-/// the main thread and one per worker).
-#[derive(Clone, Copy, Default)]
-struct WasmMemory {
-    count: u32,
-    size_kib: i64,
-    rss_kib: i64,
+    /// None when the process has no wasm memory.
+    wasm: Option<WasmMemories>,
 }
 
 struct Bench {
@@ -459,66 +452,12 @@ fn served(envoy: &Envoy, listener: &str) -> (u64, u64) {
 /// RSS and wasm memories of an Envoy process after `requests` requests.
 fn memory(envoy: &Envoy, requests: u64) -> MemSample {
     let pid = envoy.pid();
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let rss_kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
+    let wasm = WasmMemories::of(pid);
     MemSample {
         requests,
-        rss_kib,
-        wasm: wasm_memory(&fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap()),
+        rss_kib: vm_rss_kib(pid) as i64,
+        wasm: (wasm.count > 0).then_some(wasm),
     }
-}
-
-/// The wasm linear memories in `/proc/<pid>/smaps`. Envoy does not report
-/// them, but V8 gives each one a reservation of several GiB (the guard region
-/// that lets it skip bounds checks) whose read-write head is the memory
-/// itself.
-fn wasm_memory(smaps: &str) -> Option<WasmMemory> {
-    struct Map {
-        start: u64,
-        end: u64,
-        perms: String,
-        rss: i64,
-    }
-    let mut maps: Vec<Map> = Vec::new();
-    for line in smaps.lines() {
-        let mut parts = line.split_whitespace();
-        let first = parts.next().unwrap_or_default();
-        if let Some((a, b)) = first.split_once('-') {
-            if let (Ok(start), Ok(end)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
-                maps.push(Map {
-                    start,
-                    end,
-                    perms: parts.next().unwrap_or_default().to_string(),
-                    rss: 0,
-                });
-                continue;
-            }
-        }
-        if first == "Rss:" {
-            if let Some(m) = maps.last_mut() {
-                m.rss = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-            }
-        }
-    }
-    let mut found: Option<WasmMemory> = None;
-    for pair in maps.windows(2) {
-        let (head, guard) = (&pair[0], &pair[1]);
-        if guard.perms.starts_with("---")
-            && guard.end - guard.start >= 4 << 30
-            && head.end == guard.start
-            && head.perms.starts_with("rw")
-        {
-            let w = found.get_or_insert_with(WasmMemory::default);
-            w.count += 1;
-            w.size_kib += ((head.end - head.start) / 1024) as i64;
-            w.rss_kib += head.rss;
-        }
-    }
-    found
 }
 
 /// A wrk script that sends `request` and prints its result as one JSON line.
@@ -596,7 +535,7 @@ fn soak_json(soak: &Soak, target: u64) -> Value {
             .map(|w| json!({"memories": w.count, "size_kib": w.size_kib, "rss_kib": w.rss_kib}))
     };
     let wasm_growth = match (warm.wasm, last.wasm) {
-        (Some(a), Some(b)) => Some(b.size_kib - a.size_kib),
+        (Some(a), Some(b)) => Some(b.size_kib as i64 - a.size_kib as i64),
         _ => None,
     };
     json!({

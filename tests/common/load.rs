@@ -173,12 +173,6 @@ pub struct Memory {
 
 impl Memory {
     pub fn of(pid: u32, admin: u16) -> Memory {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let rss = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap();
         let mem: serde_json::Value =
             serde_json::from_str(&super::http::get(admin, "/memory").body_text()).unwrap();
         let envoy_allocated = mem["allocated"]
@@ -186,57 +180,87 @@ impl Memory {
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
             / 1024;
-        let (vm_size, vm_rss) =
-            wasm_memories(&std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap());
+        let wasm = WasmMemories::of(pid);
         Memory {
-            rss,
+            rss: vm_rss_kib(pid),
             envoy_allocated,
-            vm_size,
-            vm_rss,
+            vm_size: wasm.size_kib,
+            vm_rss: wasm.rss_kib,
         }
     }
 }
 
-/// (size, resident) in KiB of every read-write mapping directly followed by
-/// an inaccessible mapping of at least 4 GiB: V8's wasm memories.
-fn wasm_memories(smaps: &str) -> (u64, u64) {
-    struct Map {
-        start: u64,
-        end: u64,
-        rw: bool,
-        none: bool,
-        rss: u64,
+/// Resident set size of a process in KiB (`VmRSS` in `/proc/<pid>/status`).
+pub fn vm_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The wasm linear memories of all VMs of a process (one per VM: Envoy runs
+/// one on the main thread and one per worker).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WasmMemories {
+    pub count: u32,
+    /// Their size and how much of it is resident, in KiB.
+    pub size_kib: u64,
+    pub rss_kib: u64,
+}
+
+impl WasmMemories {
+    pub fn of(pid: u32) -> WasmMemories {
+        WasmMemories::parse(&std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap())
     }
-    let mut maps: Vec<Map> = Vec::new();
-    for line in smaps.lines() {
-        let mut fields = line.split_whitespace();
-        let first = fields.next().unwrap_or_default();
-        let range = first.split_once('-').and_then(|(a, b)| {
-            Some((
-                u64::from_str_radix(a, 16).ok()?,
-                u64::from_str_radix(b, 16).ok()?,
-            ))
-        });
-        if let Some((start, end)) = range {
-            let perms = fields.next().unwrap_or_default();
-            maps.push(Map {
-                start,
-                end,
-                rw: perms.starts_with("rw"),
-                none: perms.starts_with("---"),
-                rss: 0,
+
+    /// Every read-write mapping in `smaps` directly followed by an
+    /// inaccessible mapping of at least 4 GiB. Envoy does not report the
+    /// wasm memories, but V8 gives each one a reservation of several GiB
+    /// (the guard region that lets it skip bounds checks) whose read-write
+    /// head is the memory itself.
+    pub fn parse(smaps: &str) -> WasmMemories {
+        struct Map {
+            start: u64,
+            end: u64,
+            rw: bool,
+            none: bool,
+            rss: u64,
+        }
+        let mut maps: Vec<Map> = Vec::new();
+        for line in smaps.lines() {
+            let mut fields = line.split_whitespace();
+            let first = fields.next().unwrap_or_default();
+            let range = first.split_once('-').and_then(|(a, b)| {
+                Some((
+                    u64::from_str_radix(a, 16).ok()?,
+                    u64::from_str_radix(b, 16).ok()?,
+                ))
             });
-        } else if first == "Rss:" {
-            if let Some(m) = maps.last_mut() {
-                m.rss = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            if let Some((start, end)) = range {
+                let perms = fields.next().unwrap_or_default();
+                maps.push(Map {
+                    start,
+                    end,
+                    rw: perms.starts_with("rw"),
+                    none: perms.starts_with("---"),
+                    rss: 0,
+                });
+            } else if first == "Rss:" {
+                if let Some(m) = maps.last_mut() {
+                    m.rss = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                }
             }
         }
+        maps.windows(2)
+            .filter(|w| {
+                w[0].rw && w[1].none && w[0].end == w[1].start && w[1].end - w[1].start >= 4 << 30
+            })
+            .fold(WasmMemories::default(), |acc, w| WasmMemories {
+                count: acc.count + 1,
+                size_kib: acc.size_kib + (w[0].end - w[0].start) / 1024,
+                rss_kib: acc.rss_kib + w[0].rss,
+            })
     }
-    maps.windows(2)
-        .filter(|w| {
-            w[0].rw && w[1].none && w[0].end == w[1].start && w[1].end - w[1].start >= 4 << 30
-        })
-        .fold((0, 0), |(size, rss), w| {
-            (size + (w[0].end - w[0].start) / 1024, rss + w[0].rss)
-        })
 }

@@ -4,7 +4,7 @@ one tar+gzip layer holding plugin.wasm, the format Istio and Envoy Gateway
 pull. Deterministic: fixed tar metadata and a gzip header without time or
 name, so the same wasm always gives the same manifest digest.
 
-Usage: tools/oci_layout.py WASM OUT_DIR TAG   (prints the manifest digest)
+Usage: examples/oci/oci_layout.py WASM OUT_DIR TAG   (prints the manifest digest)
 """
 import gzip, hashlib, io, json, os, shutil, sys, tarfile
 
