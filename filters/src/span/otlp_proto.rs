@@ -264,21 +264,30 @@ mod tests {
         );
     }
 
-    #[test]
-    fn exact_span_bytes() {
-        let s = SpanRecord {
-            trace_id: [0xab; 16],
-            span_id: [0xcd; 8],
+    /// A sampled SERVER span `GET` from 1 to 2 ns with these ids and attributes.
+    fn get_span(
+        trace_id: [u8; 16],
+        span_id: [u8; 8],
+        attributes: Vec<(&'static str, AttrValue)>,
+    ) -> SpanRecord {
+        SpanRecord {
+            trace_id,
+            span_id,
             parent_span_id: None,
             flags: 1,
             name: "GET".into(),
             kind: SpanKind::Server,
             start_ns: 1,
             end_ns: 2,
-            attributes: vec![("n", AttrValue::Int(-1))],
+            attributes,
             links: vec![],
             error: false,
-        };
+        }
+    }
+
+    #[test]
+    fn exact_span_bytes() {
+        let s = get_span([0xab; 16], [0xcd; 8], vec![("n", AttrValue::Int(-1))]);
         let mut w = Writer::default();
         span(&mut w, &s);
         let expected = [
@@ -373,18 +382,9 @@ mod tests {
         let values = ["a".repeat(100), "b".repeat(200), "c".repeat(20_000)];
         let spans: Vec<SpanRecord> = values
             .iter()
-            .map(|v| SpanRecord {
-                trace_id: [1; 16],
-                span_id: [2; 8],
-                parent_span_id: None,
-                flags: 1,
-                name: "GET".into(),
-                kind: SpanKind::Server,
-                start_ns: 1,
-                end_ns: 2,
-                attributes: vec![("v", AttrValue::Str(v.clone())), ("n", AttrValue::Int(7))],
-                links: vec![],
-                error: false,
+            .map(|v| {
+                let attributes = vec![("v", AttrValue::Str(v.clone())), ("n", AttrValue::Int(7))];
+                get_span([1; 16], [2; 8], attributes)
             })
             .collect();
         let resource = Resource {
