@@ -11,8 +11,12 @@ use tracesafe_filters::header_map::HeaderMap;
 use tracesafe_filters::span::audit::AuditRecord;
 use tracesafe_filters::span::SpanRecord;
 use tracesafe_filters::{
-    Engine, Header, HeaderOp, RequestInput, ResponseInput, ResponseRead, TraceContext,
+    Engine, Header, HeaderOp, RequestInput, ResponseInput, ResponseOutcome, ResponseRead,
+    TraceContext,
 };
+
+/// [`Engine::on_response`] or [`Engine::on_response_trailers`].
+type ResponsePhase = fn(&Engine, &ResponseInput<'_>, Option<&mut SpanRecord>) -> ResponseOutcome;
 
 pub struct Request {
     engine: Rc<Engine>,
@@ -68,9 +72,17 @@ impl Request {
         }
     }
 
-    /// The engine's response phase on the response headers it asked for.
-    fn respond(&mut self, headers: &[Header]) {
-        let outcome = self.engine.on_response(
+    /// Runs one of the engine's response phases (headers or trailers) on
+    /// `headers`, with what the request left for the response, and applies
+    /// its header ops to `map`.
+    fn response_phase(
+        &mut self,
+        headers: &[Header],
+        phase: ResponsePhase,
+        map: MapType,
+    ) -> ResponseOutcome {
+        let outcome = phase(
+            &self.engine,
             &ResponseInput {
                 headers,
                 tenant: self.tenant.as_deref(),
@@ -80,7 +92,14 @@ impl Request {
             },
             self.span.as_mut(),
         );
-        Self::apply(&outcome.ops, MapType::HttpResponseHeaders);
+        Self::apply(&outcome.ops, map);
+        outcome
+    }
+
+    /// The engine's response phase on the response headers it asked for.
+    fn respond(&mut self, headers: &[Header]) {
+        let outcome =
+            self.response_phase(headers, Engine::on_response, MapType::HttpResponseHeaders);
         self.status = outcome.status;
         if let Some(record) = self.audit.take().and_then(|a| a.finish(&outcome.metrics)) {
             // Read by the access log: %FILTER_STATE(wasm.tracesafe.audit:PLAIN)%.
@@ -163,17 +182,11 @@ impl HttpContext for Request {
         }
         let buf = calls::header_map(MapType::HttpResponseTrailers);
         let map = read_headers(&buf, &self.stats);
-        let outcome = self.engine.on_response_trailers(
-            &ResponseInput {
-                headers: &map.headers,
-                tenant: self.tenant.as_deref(),
-                policy: self.policy,
-                trace: self.trace.as_ref(),
-                properties: &self.properties,
-            },
-            self.span.as_mut(),
+        let outcome = self.response_phase(
+            &map.headers,
+            Engine::on_response_trailers,
+            MapType::HttpResponseTrailers,
         );
-        Self::apply(&outcome.ops, MapType::HttpResponseTrailers);
         self.stats.record_metrics(&outcome.metrics);
         Action::Continue
     }
