@@ -18,6 +18,10 @@ use tracesafe_filters::span::export::{Exporter, MAX_ANSWER_BYTES};
 use tracesafe_filters::span::otlp::Resource;
 use tracesafe_filters::Engine;
 
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: tracesafe_filters::alloc::Pool = tracesafe_filters::alloc::Pool::new();
+
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });

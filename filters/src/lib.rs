@@ -19,6 +19,7 @@
 //! - `engine`: orchestrates one request through the above.
 //! - `cli`: `tracesafe check`, `explain`, `token`, `test`, `catalog`.
 
+pub mod alloc;
 pub mod cli;
 pub mod config;
 pub mod engine;
