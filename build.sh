@@ -253,6 +253,9 @@ soak() {
 }
 
 run_tests() {
+  # One build per clone: incremental state is disk spent for nothing.
+  export CARGO_INCREMENTAL=0
+  log "disk: $(df -h --output=avail . | tail -1 | tr -d ' ') free"
   build
   build_test_trap
   build_host_calls
@@ -280,7 +283,7 @@ run_tests() {
   cargo test --no-fail-fast -p tracesafe --tests
   log "collector down and slow under 100k requests (#[ignore]d by default, run alone here)"
   cargo test -p tracesafe --test failure -- --ignored --test-threads 1
-  log "fuzzing, ${FUZZ_TEST_SECONDS}s per target"
+  log "fuzzing, ${FUZZ_TEST_SECONDS}s per target (disk: $(df -h --output=avail . | tail -1 | tr -d ' ') free)"
   fuzz "$FUZZ_TEST_SECONDS"
   image_test
   log "all tests passed"
