@@ -69,7 +69,8 @@ ensure_wasm_opt() {
   ensure_apt wasm-opt binaryen
 }
 
-# The features rustc's wasm32-wasip1 output uses; wasm-opt must accept them.
+# The features the plugin's module uses; wasm-opt must accept them (bulk
+# memory only in wasi-libc's `memcpy`/`memmove`, see wasm_build).
 WASM_OPT_FLAGS=(-O3 --enable-bulk-memory --enable-sign-ext --enable-mutable-globals
   --enable-nontrapping-float-to-int)
 
@@ -88,20 +89,28 @@ wasm_opt() {
 # needs no target of its own. If nightly or rust-src cannot be had, or the
 # nightly build fails, the stable build runs instead, with a warning: the
 # same code, larger.
+#
+# Both builds leave out bulk memory (`target-cpu=mvp` plus the other
+# features rustc's wasm32-wasip1 default has): V8 runs each `memory.copy`
+# as an out-of-line call into Envoy, so a copy of a few bytes cost about
+# 50 instructions there; without it copies call wasi-libc's `memcpy`,
+# which loops in wasm up to 32 bytes and uses `memory.copy` above
+# (docs/benchmark.md, "Bulk memory").
 #   wasm_build CARGO_BUILD_ARGS...   builds into target/wasm32-wasip1/release
+WASM_CODEGEN="-C target-cpu=mvp -C target-feature=+sign-ext,+mutable-globals,+nontrapping-fptoint,+multivalue,+reference-types"
 wasm_build() {
   ensure_rust
   if ensure_nightly_src; then
     local libc
     libc="$(rustc --print sysroot)/lib/rustlib/wasm32-wasip1/lib/self-contained"
-    if RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -L $libc" \
+    if RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort $WASM_CODEGEN -L $libc" \
        cargo +nightly build --quiet --release --target wasm32-wasip1 \
          -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size "$@"; then
       return
     fi
   fi
   log "WARNING: nightly build-std unavailable or failed; stable build (about 100 KB larger)"
-  cargo build --quiet --release --target wasm32-wasip1 "$@"
+  RUSTFLAGS="$WASM_CODEGEN" cargo build --quiet --release --target wasm32-wasip1 "$@"
 }
 
 ensure_nightly_src() {

@@ -165,12 +165,13 @@ impl BaggagePolicy {
         })
     }
 
-    /// The token namespace of a tokenized key.
+    /// The token namespace of a tokenized key, in any case (keys are
+    /// stored lowercase; compared without a lowercased copy, since this
+    /// runs for every baggage member).
     pub fn token_namespace(&self, key: &str) -> Option<&str> {
-        let lower = key.to_ascii_lowercase();
         self.tokenize
             .iter()
-            .find(|(k, _)| *k == lower)
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, ns)| ns.as_str())
     }
 
@@ -695,6 +696,20 @@ mod tests {
         );
         assert_eq!(ops, set("user.id=tk.k2.p84PCaUIFbo_9PJ0HNRkcw;ttl=60,account.id=tk.k1.RN1-OJO1K2rpPWeLDuUhEw"));
         assert_eq!(m.get(Metric::BaggageTokenized), 1);
+    }
+
+    /// Keys match in any case, whichever case the config wrote them in.
+    #[test]
+    fn token_namespace_ignores_case() {
+        let p = policy(serde_json::json!({
+            "tokenize_keys": ["User.Id", "acct"],
+            "namespaces": {"user.id": "user"}
+        }));
+        assert_eq!(p.token_namespace("user.id"), Some("user"));
+        assert_eq!(p.token_namespace("USER.ID"), Some("user"));
+        assert_eq!(p.token_namespace("aCcT"), Some("acct"));
+        assert_eq!(p.token_namespace("acct2"), None);
+        assert_eq!(p.token_namespace("user"), None);
     }
 
     #[test]
