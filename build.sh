@@ -90,7 +90,7 @@ wasm_opt() {
 # nightly build fails, the stable build runs instead, with a warning: the
 # same code, larger.
 #
-# Both builds leave out bulk memory (`target-cpu=mvp` plus the other
+# Both builds (and build_host_calls) leave out bulk memory (`target-cpu=mvp` plus the other
 # features rustc's wasm32-wasip1 default has): V8 runs each `memory.copy`
 # as an out-of-line call into Envoy, so a copy of a few bytes cost about
 # 50 instructions there; without it copies call wasi-libc's `memcpy`,
@@ -143,7 +143,7 @@ build_test_trap() {
 # request (feature `host-call-count`, src/host_calls.rs). Never shipped.
 build_host_calls() {
   log "building dist/tracesafe-host-calls.wasm (tests only)"
-  cargo build --quiet --release --target wasm32-wasip1 -p tracesafe --features host-call-count
+  RUSTFLAGS="$WASM_CODEGEN" cargo build --quiet --release --target wasm32-wasip1 -p tracesafe --features host-call-count
   mkdir -p dist
   cp target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe-host-calls.wasm
 }
