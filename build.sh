@@ -90,12 +90,12 @@ wasm_opt() {
 # nightly build fails, the stable build runs instead, with a warning: the
 # same code, larger.
 #
-# Both builds (and build_host_calls) leave out bulk memory (`target-cpu=mvp` plus the other
+# Every wasm build leaves out bulk memory (`target-cpu=mvp` plus the other
 # features rustc's wasm32-wasip1 default has): V8 runs each `memory.copy`
-# as an out-of-line call into Envoy, so a copy of a few bytes cost about
-# 50 instructions there; without it copies call wasi-libc's `memcpy`,
-# which loops in wasm up to 32 bytes and uses `memory.copy` above
-# (docs/benchmark.md, "Bulk memory").
+# as an out-of-line call into Envoy, about 50 instructions even for a copy
+# of a few bytes; without it copies call wasi-libc's `memcpy`, which loops
+# in wasm up to 32 bytes and uses `memory.copy` above (docs/benchmark.md,
+# "Bulk memory").
 #   wasm_build CARGO_BUILD_ARGS...   builds into target/wasm32-wasip1/release
 WASM_CODEGEN="-C target-cpu=mvp -C target-feature=+sign-ext,+mutable-globals,+nontrapping-fptoint,+multivalue,+reference-types"
 wasm_build() {
@@ -110,6 +110,11 @@ wasm_build() {
     fi
   fi
   log "WARNING: nightly build-std unavailable or failed; stable build (about 100 KB larger)"
+  wasm_build_stable "$@"
+}
+
+#   wasm_build_stable CARGO_BUILD_ARGS...   stable toolchain and std, same codegen
+wasm_build_stable() {
   RUSTFLAGS="$WASM_CODEGEN" cargo build --quiet --release --target wasm32-wasip1 "$@"
 }
 
@@ -143,7 +148,7 @@ build_test_trap() {
 # request (feature `host-call-count`, src/host_calls.rs). Never shipped.
 build_host_calls() {
   log "building dist/tracesafe-host-calls.wasm (tests only)"
-  RUSTFLAGS="$WASM_CODEGEN" cargo build --quiet --release --target wasm32-wasip1 -p tracesafe --features host-call-count
+  wasm_build_stable -p tracesafe --features host-call-count
   mkdir -p dist
   cp target/wasm32-wasip1/release/tracesafe.wasm dist/tracesafe-host-calls.wasm
 }
