@@ -4,9 +4,9 @@
 //!
 //! VARIANT: a listener of `envoy/bench/filter.yaml` (`bare`, `wasm-noop`,
 //! `tracesafe-min`, `tracesafe-full`, `lua`, `native`) or an ablation of
-//! `tracesafe-full`: `tracesafe-full-noexport` (its policy without `export`:
-//! no span is built, queued or sent), `tracesafe-full-protobuf` (spans
-//! exported as OTLP/HTTP protobuf instead of JSON). Each run starts its own
+//! `tracesafe-full`, its policy with one part taken out, so that the
+//! difference is what that part costs in Envoy ([`ABLATIONS`]; the table is
+//! in docs/benchmark.md, "What remains"). Each run starts its own
 //! Envoy with that one listener, filled as `tests/bench.rs` fills it
 //! (`common::bench`: node metadata, key, policies; `--concurrency 1`), in
 //! front of `envoy/bench/upstream.yaml`, and sends the bench request with
@@ -122,24 +122,73 @@ fn usage() -> ! {
     std::process::exit(2)
 }
 
+/// The ablations of `tracesafe-full`: name and what it takes out.
+const ABLATIONS: [(&str, &str); 7] = [
+    (
+        "tracesafe-full-noexport",
+        "export: no span is built, queued or sent",
+    ),
+    (
+        "tracesafe-full-json",
+        "nothing; spans as OTLP/HTTP JSON, not protobuf",
+    ),
+    (
+        "tracesafe-full-noscan",
+        "the detectors: no header, baggage or URL scan",
+    ),
+    (
+        "tracesafe-full-notokens",
+        "tokens: x-user-id, baggage and path kept",
+    ),
+    (
+        "tracesafe-full-nobaggage",
+        "the baggage policy: baggage not parsed",
+    ),
+    (
+        "tracesafe-full-nourl",
+        "the URL policy: no template, query kept",
+    ),
+    ("tracesafe-full-noheaders", "the request header policy"),
+];
+
 /// The listener a variant runs on and the `tracesafe-full` policy it gets.
 fn variant_config(variant: &str) -> (&'static str, Value) {
     let mut full = policy("tracesafe-full");
-    let listener = match variant {
+    if let Some(listener) = VARIANTS.into_iter().find(|l| *l == variant) {
+        return (listener, full);
+    }
+    match variant {
         "tracesafe-full-noexport" => {
             full.as_object_mut().unwrap().remove("export");
-            "tracesafe-full"
         }
-        "tracesafe-full-protobuf" => {
-            full["export"]["protocol"] = json!("http/protobuf");
-            "tracesafe-full"
+        "tracesafe-full-json" => full["export"]["protocol"] = json!("http/json"),
+        "tracesafe-full-noscan" => {
+            full["request_headers"]["scan"] = json!([]);
+            full["baggage"]["scan"] = json!(false);
+            full["url"]["scan"] = json!(false);
         }
-        v => VARIANTS.into_iter().find(|l| *l == v).unwrap_or_else(|| {
-            eprintln!("unknown variant {v}: one of {VARIANTS:?}, tracesafe-full-noexport, tracesafe-full-protobuf");
+        "tracesafe-full-notokens" => {
+            full["request_headers"]["tokenize"] = json!([]);
+            full["request_headers"]["namespaces"] = json!({});
+            full["baggage"]["tokenize_keys"] = json!([]);
+            full["baggage"]["namespaces"] = json!({});
+            full["url"]["templates"][0]["params"]["user"] = json!("keep");
+            full["url"]["templates"][0]["namespaces"] = json!({});
+        }
+        "tracesafe-full-nobaggage" => full["baggage"] = json!({ "scan": false }),
+        "tracesafe-full-nourl" => full["url"] = json!({ "scan": false }),
+        "tracesafe-full-noheaders" => {
+            full["request_headers"] = json!({ "defaults": "none", "remove": [] });
+        }
+        v => {
+            eprintln!("unknown variant {v}: one of {VARIANTS:?} or an ablation:");
+            for (name, what) in ABLATIONS {
+                eprintln!("  {name:<26} {what}");
+            }
             usage()
-        }),
-    };
-    (listener, full)
+        }
+    }
+    ("tracesafe-full", full)
 }
 
 /// h2load sending the bench request to one listener.
