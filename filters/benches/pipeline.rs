@@ -3,7 +3,6 @@
 //! same request that `./build.sh bench` sends through Envoy, so the two
 //! numbers can be read side by side. tests/bench.rs picks the results up from
 //! `target/criterion/<policy>/new/estimates.json`.
-#![allow(clippy::expect_used, clippy::panic)]
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -28,19 +27,22 @@ mod native {
         headers: Vec<(String, String)>,
     }
 
-    fn bench_file(name: &str) -> Vec<u8> {
+    /// A setup error: the file or policy it names, and why.
+    type Setup<T> = Result<T, String>;
+
+    fn bench_file(name: &str) -> Setup<Vec<u8>> {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../envoy/bench")
             .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// The request as the plugin sees it inside Envoy: pseudo-headers, the
     /// client's headers, then the two Envoy's connection manager adds before
     /// any HTTP filter runs.
-    fn request() -> Vec<OwnedHeader> {
-        let req: BenchRequest =
-            serde_json::from_slice(&bench_file("request.json")).expect("request.json");
+    fn request() -> Setup<Vec<OwnedHeader>> {
+        let req: BenchRequest = serde_json::from_slice(&bench_file("request.json")?)
+            .map_err(|e| format!("request.json: {e}"))?;
         let mut headers: Vec<OwnedHeader> = vec![
             (":authority".into(), req.authority.into_bytes()),
             (":path".into(), req.path.into_bytes()),
@@ -53,7 +55,7 @@ mod native {
             "x-request-id".into(),
             b"6f1c3a52-8e4b-4d0f-9a7e-2b5c1d3e4f60".to_vec(),
         ));
-        headers
+        Ok(headers)
     }
 
     /// Everything this bench knows about the `Engine` API, in one place:
@@ -62,18 +64,18 @@ mod native {
     fn pipeline<'a>(
         policy: &[u8],
         headers: &'a [Header<'a>],
-    ) -> impl FnMut() -> RequestOutcome + 'a {
+    ) -> Setup<impl FnMut() -> RequestOutcome + 'a> {
         // tracesafe-full's key, as the bench Envoy gets it (README vector `k1`).
         let env = |name: &str| {
             (name == "TRACESAFE_BENCH_KEY")
                 .then(|| "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string())
         };
-        let engine = Engine::from_json_with_env(policy, &env).unwrap_or_else(|e| panic!("{e}"));
+        let engine = Engine::from_json_with_env(policy, &env).map_err(|e| e.to_string())?;
         let properties = StaticProperties::default()
             .with(&["xds", "listener_direction"], 1u64.to_le_bytes().to_vec())
             .with(&["xds", "route_name"], b"bench".to_vec());
         let mut entropy = SeededEntropy(7);
-        move || {
+        Ok(move || {
             engine.on_request(
                 &RequestInput {
                     headers,
@@ -82,11 +84,20 @@ mod native {
                 },
                 &mut entropy,
             )
+        })
+    }
+
+    /// A setup error stops the bench with its message and a failing exit
+    /// status, which `./build.sh bench` reports.
+    pub fn benches() {
+        if let Err(e) = run_all() {
+            eprintln!("benches/pipeline: {e}");
+            std::process::exit(1);
         }
     }
 
-    pub fn benches() {
-        let owned = request();
+    fn run_all() -> Setup<()> {
+        let owned = request()?;
         let headers = borrowed(&owned);
         let mut c = Criterion::default()
             // Short: `./build.sh bench` has a 12-minute budget, and 2 s of
@@ -95,9 +106,11 @@ mod native {
             .measurement_time(Duration::from_secs(2))
             .configure_from_args();
         for name in POLICIES {
-            let mut run = pipeline(&bench_file(&format!("{name}.json")), &headers);
+            let policy = bench_file(&format!("{name}.json"))?;
+            let mut run = pipeline(&policy, &headers).map_err(|e| format!("{name}.json: {e}"))?;
             c.bench_function(name, |b| b.iter(|| black_box(run())));
         }
+        Ok(())
     }
 }
 

@@ -40,8 +40,8 @@ fn fixture() -> &'static Fixture {
                 "namespaces": {"user.id": "user"}
             })),
             noop: compile(serde_json::json!({"scan": false, "legacy": false})),
-            detectors: detectors("mask"),
-            keyring: keyring("k2"),
+            detectors: detectors("mask").expect("fixture"),
+            keyring: keyring("k2").expect("fixture"),
         }
     })
 }

@@ -17,11 +17,11 @@ fn fixture() -> &'static ([Detectors; 3], Keyring) {
     F.get_or_init(|| {
         (
             [
-                detectors("mask"),
-                detectors("remove"),
-                detectors("tokenize"),
+                detectors("mask").expect("fixture"),
+                detectors("remove").expect("fixture"),
+                detectors("tokenize").expect("fixture"),
             ],
-            keyring("k1"),
+            keyring("k1").expect("fixture"),
         )
     })
 }

@@ -18,7 +18,7 @@ fn fixture() -> &'static (Oracle, Detectors) {
     static F: OnceLock<(Oracle, Detectors)> = OnceLock::new();
     F.get_or_init(|| {
         (
-            Oracle::default(),
+            Oracle::new().expect("fixture"),
             Detectors::compile(&DetectorsConfig::default(), "detectors", false).unwrap(),
         )
     })

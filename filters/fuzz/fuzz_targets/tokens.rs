@@ -18,7 +18,12 @@ const MIN_LEN: usize = 12;
 
 fn fixture() -> &'static (Keyring, Keyring) {
     static F: OnceLock<(Keyring, Keyring)> = OnceLock::new();
-    F.get_or_init(|| (keyring("k1"), keyring("k2")))
+    F.get_or_init(|| {
+        (
+            keyring("k1").expect("fixture"),
+            keyring("k2").expect("fixture"),
+        )
+    })
 }
 
 fn check_format(token: &str, id: &str) {

@@ -52,8 +52,8 @@ fn fixture() -> &'static Fixture {
                 (compile(serde_json::json!({"auto_ids": "redact", "query": {"default": "redact"}})), vec![]),
                 (compile(serde_json::json!({"query": {"default": "tokenize"}, "scan": false})), vec![]),
             ],
-            detectors: detectors("mask"),
-            keyring: keyring("k1"),
+            detectors: detectors("mask").expect("fixture"),
+            keyring: keyring("k1").expect("fixture"),
         }
     })
 }

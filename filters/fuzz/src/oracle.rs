@@ -73,18 +73,16 @@ const BUILT_IN: &[(DetectorKind, Check, &str)] = &[
 /// The compiled oracle: every built-in at once, all on.
 pub struct Oracle(Vec<(DetectorKind, Check, Regex)>);
 
-impl Default for Oracle {
-    fn default() -> Self {
-        Self(
-            BUILT_IN
-                .iter()
-                .map(|&(k, c, p)| (k, c, Regex::new(p).unwrap()))
-                .collect(),
-        )
-    }
-}
-
 impl Oracle {
+    /// Compiles every regex; the error names the pattern that failed.
+    pub fn new() -> Result<Self, String> {
+        BUILT_IN
+            .iter()
+            .map(|&(k, c, p)| Ok((k, c, Regex::new(p).map_err(|e| format!("{p}: {e}"))?)))
+            .collect::<Result<_, String>>()
+            .map(Self)
+    }
+
     /// Confirmed, non-overlapping `(kind, start, end)` hits, as the first
     /// engine found them.
     pub fn find(&self, text: &str) -> Vec<(DetectorKind, usize, usize)> {
